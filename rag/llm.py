@@ -1,0 +1,102 @@
+"""Language models. One method to implement: ``stream(messages, max_tokens) -> Iterator[str]``."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Iterator, Protocol, Sequence
+
+from .errors import ModelError
+
+Messages = Sequence[dict[str, str]]
+
+
+class LLM(Protocol):
+    model_id: str
+
+    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
+        """Yield the answer's text piece by piece (greedy, deterministic)."""
+        ...
+
+    def count_prompt_tokens(self, messages: Messages) -> int: ...
+
+
+class LlamaCppLLM:
+    """A GGUF model run by llama.cpp, loaded on first use, prompted with its own chat template.
+
+    The prompt always starts with the same system message, so llama.cpp's
+    prefix cache reuses its KV state from one question to the next.
+    """
+
+    def __init__(self, model_path: str | Path, model_id: str | None = None, n_ctx: int = 4096,
+                 n_threads: int | None = None, n_batch: int = 512):
+        self.model_path = Path(model_path)
+        self.model_id = model_id or self.model_path.stem
+        if n_ctx < 512:
+            raise ValueError(f"n_ctx must be >= 512, got {n_ctx}")
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or max(1, os.cpu_count() or 1)
+        self.n_batch = n_batch
+        self._llama = None
+        self._formatter = None
+        self._load_lock = threading.Lock()
+
+    def load(self) -> "LlamaCppLLM":
+        with self._load_lock:
+            if self._llama is None:
+                try:
+                    from llama_cpp import Llama
+                    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+                except ImportError as e:
+                    raise ModelError("llama-cpp-python is not installed; run scripts/setup.sh") from e
+                if not self.model_path.is_file():
+                    raise ModelError(f"model file {self.model_path} is missing; run: rag models fetch quality")
+                try:
+                    llama = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                                  n_threads_batch=self.n_threads, n_batch=self.n_batch, verbose=False)
+                except (ValueError, RuntimeError) as e:
+                    raise ModelError(
+                        f"llama.cpp could not load {self.model_path} ({e}); the file may be corrupt: "
+                        "re-run rag models fetch, or pass another GGUF with --model"
+                    ) from e
+                template = llama.metadata.get("tokenizer.chat_template")
+                if not template:
+                    raise ModelError(f"{self.model_path} has no chat template in its metadata; use an instruct model")
+                eos = llama._model.token_get_text(llama.token_eos())
+                bos = llama._model.token_get_text(llama.token_bos()) if llama.token_bos() >= 0 else ""
+                self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+                self._llama = llama
+        return self
+
+    def render(self, messages: Messages) -> tuple[str, list[str]]:
+        """The prompt text in the model's own chat template, and its stop strings."""
+        self.load()
+        result = self._formatter(messages=list(messages))
+        stop = result.stop if isinstance(result.stop, list) else [result.stop] if result.stop else []
+        return result.prompt, stop
+
+    def _tokens(self, prompt: str) -> list[int]:
+        return self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def count_prompt_tokens(self, messages: Messages) -> int:
+        prompt, _ = self.render(messages)
+        return len(self._tokens(prompt))
+
+    def warm_up(self, messages: Messages) -> None:
+        """Evaluate a prompt once so the shared prefix (the system message) is cached."""
+        for _ in self.stream(messages, max_tokens=1):
+            pass
+
+    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
+        prompt, stop = self.render(messages)
+        tokens = self._tokens(prompt)
+        if len(tokens) + max_tokens > self.n_ctx:
+            raise ModelError(
+                f"prompt of {len(tokens)} tokens plus {max_tokens} to generate exceeds the context of {self.n_ctx}; "
+                "use fewer passages (--top-k)"
+            )
+        for part in self._llama.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, top_k=1,
+                                                  stop=stop, stream=True):
+            text = part["choices"][0]["text"]
+            if text:
+                yield text

@@ -1,0 +1,160 @@
+"""Small frozen dataclasses that cross module boundaries."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open character range [start, end) in a document's original text."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start <= self.end:
+            raise ValueError(f"span must satisfy 0 <= start <= end, got ({self.start}, {self.end})")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article as ingested: the original text kept verbatim, plus metadata.
+
+    Unknown metadata stays an empty string; it is never guessed.
+    """
+
+    doc_id: str
+    text: str
+    title: str = ""
+    date: str = ""
+    outlet: str = ""
+    url: str = ""
+    source_path: str = ""
+    content_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document's cleaned text, with its span in the original."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    span: Span
+    sentences: tuple[Span, ...] = ()
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with the metadata a reader needs to check it."""
+
+    chunk: Chunk
+    document: Document
+    score: float
+    rank: int
+
+    @property
+    def doc_id(self) -> str:
+        return self.chunk.doc_id
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.document
+        return {
+            "rank": self.rank,
+            "score": round(float(self.score), 4),
+            "chunk_id": self.chunk.chunk_id,
+            "doc_id": d.doc_id,
+            "title": d.title,
+            "date": d.date,
+            "outlet": d.outlet,
+            "url": d.url,
+            "span": [self.chunk.span.start, self.chunk.span.end],
+            "text": self.chunk.text,
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """An inline marker [n] in the answer, resolved to the n-th retrieved passage."""
+
+    number: int
+    passage: Passage
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"number": self.number, **self.passage.to_dict()}
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds per stage of one answer, plus token counts."""
+
+    retrieve_s: float = 0.0
+    first_token_s: float = 0.0
+    generate_s: float = 0.0
+    total_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The result of one question."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    abstained: bool
+    timings: Timings
+    model_id: str
+    raw_text: str = ""
+
+    @property
+    def cited_doc_ids(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for c in self.citations:
+            seen.setdefault(c.passage.doc_id, None)
+        return list(seen)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [p.to_dict() for p in self.passages],
+            "timings": asdict(self.timings),
+            "model_id": self.model_id,
+            "raw_text": self.raw_text,
+        }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input that was not ingested, and why."""
+
+    source: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["skipped"] = [asdict(s) for s in self.skipped]
+        return d
