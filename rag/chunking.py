@@ -12,6 +12,7 @@ from .textclean import CleanText, spans_overlapping
 from .types import Chunk, Span
 
 TokenCounter = Callable[[str], int]
+MIN_CHUNK_TOKENS = 16
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 
 
@@ -62,7 +63,7 @@ def chunk_document(
 
     title_tokens = count_tokens(title + "\n") if title else 0
     size = min(settings.chunk_tokens, max_tokens - title_tokens)
-    if size <= settings.overlap_tokens:
+    if size < MIN_CHUNK_TOKENS:
         raise ChunkTooLong(
             f"title of {doc_id!r} uses {title_tokens} of the embedder's {max_tokens} tokens; "
             "no room left for text"

@@ -51,10 +51,14 @@ class SentenceTransformerEmbedder:
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
             try:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
             except ImportError as e:  # pragma: no cover - install problem
                 raise RagError("sentence-transformers is not installed; run scripts/setup.sh") from e
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
             self._model = SentenceTransformer(str(self.path), device=self.device, local_files_only=True)
         return self._model
 

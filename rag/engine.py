@@ -7,16 +7,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Union
 
-from .cite import StreamFilter, is_abstention, resolve_markers
+from .cite import StreamFilter, highlight_spans, is_abstention, resolve_markers, strip_markers
 from .embedding import Embedder
 from .errors import BadQuestion
+from .evidence import EvidenceSettings, select_evidence
 from .index import Index
 from .llm import LLM
 from .prompt import build_messages
 from .retrieve import Retriever
+from .support import grounding, unsupported_numbers
 from .types import Answer, Citation, Passage, Timings
 
 MAX_QUESTION_CHARS = 2000
+MIN_SUPPORT = 0.6  # below this share of its new words found in the passages, an answer is not grounded
 NOT_IN_ARTICLES = "Not in the articles: the indexed articles do not contain the answer to this question."
 
 
@@ -53,7 +56,8 @@ def check_question(question: object) -> str:
 class Engine:
     """Retrieval plus generation over one index. Thread-safe: one generation at a time."""
 
-    def __init__(self, index: Index, embedder: Embedder, llm: LLM, top_k: int = 5, max_tokens: int = 200):
+    def __init__(self, index: Index, embedder: Embedder, llm: LLM, top_k: int = 5, max_tokens: int = 200,
+                 evidence: EvidenceSettings = EvidenceSettings()):
         if top_k <= 0:
             raise ValueError(f"top_k must be > 0, got {top_k}")
         if max_tokens <= 0:
@@ -63,8 +67,20 @@ class Engine:
         self.llm = llm
         self.top_k = top_k
         self.max_tokens = max_tokens
+        self.evidence = evidence
         self.retriever = Retriever(index, embedder)
-        self._generate_lock = threading.Lock()
+        self.generate_lock = threading.Lock()
+
+    def reload(self) -> None:
+        """Re-read the index from disk (after an ingest or removal by anyone)."""
+        index = Index.open(self.index.path, expect_model_id=self.embedder.model_id)
+        with self.generate_lock:
+            self.index = index
+            self.retriever = Retriever(index, self.embedder)
+
+    def with_llm(self, llm: LLM) -> "Engine":
+        """Another engine over the same index and embedder, answering with ``llm``."""
+        return Engine(self.index, self.embedder, llm, self.top_k, self.max_tokens, self.evidence)
 
     @property
     def model_id(self) -> str:
@@ -84,7 +100,8 @@ class Engine:
         """Yield Retrieved, then Token pieces (invalid citation markers held back), then Done."""
         question = check_question(question)
         t0 = time.perf_counter()
-        passages = tuple(self.retriever.retrieve(question, top_k or self.top_k))
+        hits = self.retriever.retrieve(question, top_k or self.top_k)
+        passages = tuple(select_evidence(question, hits, self.embedder, self.evidence))
         t_retrieved = time.perf_counter()
         yield Retrieved(passages, t_retrieved - t0)
         if not passages:
@@ -95,7 +112,7 @@ class Engine:
         pieces: list[str] = []
         first_token_s = 0.0
         stream_filter = StreamFilter(len(passages))
-        with self._generate_lock:
+        with self.generate_lock:
             t_gen = time.perf_counter()
             prompt_tokens = self.llm.count_prompt_tokens(messages)
             for piece in self.llm.stream(messages, self.max_tokens):
@@ -122,11 +139,14 @@ class Engine:
 
     def _finish(self, question: str, raw: str, passages: tuple[Passage, ...], timings: Timings) -> Answer:
         text, cited = resolve_markers(raw, len(passages))
-        abstained = is_abstention(text, cited)
-        if abstained:
-            return Answer(question, NOT_IN_ARTICLES, (), passages, True, timings, self.model_id, raw)
-        citations = tuple(Citation(n, passages[n - 1]) for n in cited)
-        return Answer(question, text, citations, passages, False, timings, self.model_id, raw)
+        claim = strip_markers(text)
+        sources = [p.text for p in passages]
+        support = grounding(claim, question, sources)  # 0.0 when the answer only echoes the question
+        grounded = support >= MIN_SUPPORT and not unsupported_numbers(claim, sources)
+        if is_abstention(text, cited) or not grounded:
+            return Answer(question, NOT_IN_ARTICLES, (), passages, True, timings, self.model_id, raw, support)
+        citations = tuple(Citation(n, passages[n - 1], highlight_spans(text, n, passages[n - 1])) for n in cited)
+        return Answer(question, text, citations, passages, False, timings, self.model_id, raw, support)
 
 
 def open_engine(index_path: str | Path, model: str | None = None, top_k: int = 5, max_tokens: int = 200,

@@ -14,27 +14,39 @@ SYSTEM_PROMPT = (
 )
 
 
-def passage_header(n: int, passage: Passage) -> str:
+def source_line(passage: Passage) -> str:
+    """The passage's article metadata, or "" when the article states none."""
     d = passage.document
     meta = " | ".join(x for x in (d.title, d.outlet, d.date) if x)
-    return f"[{n}]" + (f" ({meta})" if meta else "")
+    return f"(Source: {meta})" if meta else ""
 
 
 def format_passages(passages: Sequence[Passage]) -> str:
-    """Number passages from 1 in the order given.
+    """Number passages from 1 in the order given; the text comes first, its source after.
+
+    (A header before the text made small models start their answer by copying it.)
 
     >>> format_passages([])
     ''
     """
-    return "\n\n".join(f"{passage_header(n, p)}\n{p.text}" for n, p in enumerate(passages, 1))
+    blocks = []
+    for n, p in enumerate(passages, 1):
+        source = source_line(p)
+        blocks.append(f"[{n}] {p.text}" + (f"\n{source}" if source else ""))
+    return "\n\n".join(blocks)
 
 
 def build_messages(question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
-    """Chat messages for the model: fixed system message (its KV state is reused), then passages and question."""
+    """Chat messages for the model: fixed system message (its KV state is reused), then passages and question.
+
+    The model is not offered an easy way out ("say you don't know"): small models
+    take it far too often. Whether the answer is grounded is checked afterwards
+    against the passages (see support.py), and ungrounded answers become abstentions.
+    """
     user = (
         f"Passages:\n\n{format_passages(passages)}\n\n"
-        "Answer the question using only the passages above. After each sentence, cite the passage "
-        f'number in brackets, like [1]. If the passages do not contain the answer, say "{ABSTAIN_TEXT}"\n\n'
+        "Answer the question using only the passages above, in one or two sentences. "
+        "After each sentence, cite the passage number in brackets, like [1].\n\n"
         f"Question: {question}"
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]

@@ -84,9 +84,11 @@ class Citation:
 
     number: int
     passage: Passage
+    highlights: tuple[Span, ...] = ()  # sentences of the article (original offsets) that back the claim
 
     def to_dict(self) -> dict[str, Any]:
-        return {"number": self.number, **self.passage.to_dict()}
+        return {"number": self.number, **self.passage.to_dict(),
+                "highlights": [[h.start, h.end] for h in self.highlights]}
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class Answer:
     timings: Timings
     model_id: str
     raw_text: str = ""
+    support: float = 1.0  # share of the answer's content words found in the retrieved passages
 
     @property
     def cited_doc_ids(self) -> list[str]:
@@ -131,6 +134,7 @@ class Answer:
             "timings": asdict(self.timings),
             "model_id": self.model_id,
             "raw_text": self.raw_text,
+            "support": round(self.support, 3),
         }
 
 

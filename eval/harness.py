@@ -1,0 +1,209 @@
+"""Run a gold set through the system: score every question, write the run folder, check floors.
+
+The core is ``evaluate(questions, retrieve, ask)``; ``main(args)`` is what ``rag eval`` calls.
+
+    from eval.gold import load_gold
+    from eval.harness import evaluate_engine
+    results = evaluate_engine(load_gold("eval/gold/seeds_ci.jsonl"), engine)
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from rag.errors import RagError
+from rag.types import Answer, Passage
+
+from .compare import compare_runs
+from .floors import FloorsEntry, check_floors, load_floors, render_checks
+from .gold import Question, load_gold
+from .report import write_run, render_summary
+from .results import QuestionResult, score_question
+from .summary import RunInfo, Summary, summarize
+
+MRR_DEPTH = 10
+
+Retrieve = Callable[[str, int], Sequence[Passage]]  # (question, k) -> passages, best first
+Ask = Callable[[str], Answer]
+
+
+def evaluate(questions: Sequence[Question], retrieve: Retrieve, ask: Ask | None = None, top_k: int = 5,
+             progress: bool = True) -> list[QuestionResult]:
+    """Score each question: retrieval at depth max(top_k, 10), then the answer unless ``ask`` is None."""
+    if top_k <= 0:
+        raise ValueError(f"top_k must be > 0, got {top_k}")
+    from tqdm import tqdm
+
+    depth = max(top_k, MRR_DEPTH)
+    results: list[QuestionResult] = []
+    with tqdm(questions, desc="eval", unit="q", file=sys.stderr, disable=not progress, leave=True) as bar:
+        for q in bar:
+            ranked = list(retrieve(q.question, depth))
+            answer = ask(q.question) if ask is not None else None
+            results.append(score_question(q, ranked, answer, top_k, depth))
+            bar.set_postfix_str(_running_score(results), refresh=False)
+    return results
+
+
+def evaluate_engine(questions: Sequence[Question], engine, retrieval_only: bool = False,
+                    progress: bool = True) -> list[QuestionResult]:
+    """``evaluate`` with an Engine's retrieval and answers (``engine.llm`` untouched when retrieval_only)."""
+    return evaluate(questions, engine.retrieve, None if retrieval_only else engine.ask, engine.top_k, progress)
+
+
+def _running_score(results: Sequence[QuestionResult]) -> str:
+    answerable = [r for r in results if r.answerable]
+    if results and results[-1].answer is None:
+        return f"hit {sum(1 for r in answerable if r.scores.hit_at_k)}/{len(answerable)}"
+    return (f"correct {sum(1 for r in answerable if r.scores.correct)}/{len(answerable)}, "
+            f"abstained {sum(1 for r in results if r.abstained)}")
+
+
+# ---- the command ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Settings:
+    gold: str
+    index: str
+    out: str
+    model: str | None
+    top_k: int
+    max_tokens: int
+    retrieval_only: bool
+
+
+def main(args) -> int:
+    """``rag eval``: run a gold set (exit 1 if floors fail), or ``--compare A B``."""
+    if args.compare:
+        print(compare_runs(*args.compare), end="")
+        return 0
+    entry = _floors_entry(args)
+    s = resolve_settings(args, entry)
+    questions = load_gold(s.gold)
+    started = time.perf_counter()
+    if s.retrieval_only:
+        index, retrieve, ask, model_id = _retrieval_only(s)
+    else:
+        index, retrieve, ask, model_id = _full(s)
+    check_doc_ids(questions, index.documents.keys(), s.index)
+    results = evaluate(questions, retrieve, ask, s.top_k)
+    summary = summarize(results, run_info(s, model_id, index.embedding.model_id, time.perf_counter() - started))
+    out = write_run(s.out, results, summary)
+    print(render_summary(summary))
+    print(f"wrote {out / 'results.jsonl'}, summary.json and summary.md", file=sys.stderr)
+    return _check(summary, entry) if entry else 0
+
+
+def resolve_settings(args, entry: FloorsEntry | None) -> Settings:
+    """The run's settings from the command line; a floors entry fills in gold, model and retrieval_only."""
+    gold = args.gold or (entry.gold if entry else None)
+    if not gold:
+        raise RagError("which gold file? e.g. rag eval eval/gold/seeds.jsonl --index indexes/seeds --out runs/q")
+    for flag, value in (("--index", args.index), ("--out", args.out)):
+        if not value:
+            raise RagError(f"{flag} is required, e.g. rag eval {gold} --index indexes/seeds --out runs/q")
+    model, retrieval_only = args.model, args.retrieval_only
+    if entry:
+        model = model or entry.model
+        retrieval_only = retrieval_only or entry.retrieval_only
+        _check_matches_entry(entry, gold, args.top_k, model)
+    return Settings(gold, args.index, args.out, model, args.top_k, args.max_tokens, retrieval_only)
+
+
+def _check_matches_entry(entry: FloorsEntry, gold: str, top_k: int, model: str | None) -> None:
+    where = f"floors {entry.key!r}"
+    if entry.gold and _sha256(gold) != _sha256(entry.gold):
+        raise RagError(f"{where} were measured on {entry.gold}, not {gold}; drop the gold argument or pick another key")
+    if entry.top_k is not None and top_k != entry.top_k:
+        raise RagError(f"{where} were measured with --top-k {entry.top_k}, not {top_k}")
+    if entry.model is not None and model != entry.model and not entry.retrieval_only:
+        raise RagError(f"{where} were measured with --model {entry.model}, not {model}")
+
+
+def _floors_entry(args) -> FloorsEntry | None:
+    if bool(args.floors) != bool(args.floors_key):
+        raise RagError("--floors and --floors-key go together, "
+                       "e.g. --floors eval/floors.json --floors-key seeds_retrieval")
+    return load_floors(args.floors, args.floors_key) if args.floors else None
+
+
+def _retrieval_only(s: Settings):
+    from rag.embedding import SentenceTransformerEmbedder
+    from rag.index import Index
+    from rag.retrieve import Retriever
+
+    embedder = SentenceTransformerEmbedder()
+    index = Index.open(s.index, expect_model_id=embedder.model_id)
+    return index, Retriever(index, embedder).retrieve, None, None
+
+
+def _full(s: Settings):
+    from rag.engine import open_engine
+
+    engine = open_engine(s.index, s.model, top_k=s.top_k, max_tokens=s.max_tokens)
+    return engine.index, engine.retrieve, engine.ask, engine.model_id
+
+
+def check_doc_ids(questions: Sequence[Question], indexed, index_name: str) -> None:
+    """Every gold document must be in the index, or retrieval scores would be silently wrong."""
+    missing = sorted({d for q in questions for d in q.doc_ids} - set(indexed))
+    if missing:
+        raise RagError(f"gold documents not in index {index_name}: {', '.join(missing[:5])}"
+                       f"{' …' if len(missing) > 5 else ''}; ingest them or use the matching gold file")
+
+
+def _check(summary: Summary, entry: FloorsEntry) -> int:
+    checks = check_floors(summary.metrics, entry.floors)
+    print(render_checks(entry.key, checks))
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def run_info(s: Settings, model_id: str | None, embedding_model_id: str, seconds: float) -> RunInfo:
+    return RunInfo(
+        gold=s.gold, index=s.index, top_k=s.top_k, depth=max(s.top_k, MRR_DEPTH), retrieval_only=s.retrieval_only,
+        model_id=model_id, embedding_model_id=embedding_model_id, rag_version=rag_version(),
+        gold_sha256=_sha256(s.gold),
+        date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), cpu=cpu_model(), cores=os.cpu_count() or 0,
+        seconds=round(seconds, 2),
+    )
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what the platform module knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def rag_version() -> str:
+    """The git commit of the rag package, with "-dirty" if rag/ has uncommitted changes; "" outside git."""
+    import rag
+
+    root = Path(rag.__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return ""
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "rag"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return head.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def _sha256(path: str | Path) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""

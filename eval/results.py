@@ -1,0 +1,140 @@
+"""One scored question: what was retrieved and answered, and its score on every metric.
+
+``score_question`` is pure: it takes the gold question, the ranked passages and the
+engine's Answer (None in retrieval-only runs) and returns a ``QuestionResult``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from rag.types import Answer, Passage
+
+from . import metrics as m
+from .gold import Question
+
+
+@dataclass(frozen=True)
+class PassageRef:
+    rank: int
+    doc_id: str
+    chunk_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class MarkerRef:
+    number: int
+    resolved: bool  # names one of the passages given to the model
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Per-question scores; None where the metric does not apply to this question."""
+
+    hit_at_k: bool | None = None  # retrieval (answerable questions)
+    recall_at_k: float | None = None
+    reciprocal_rank: float | None = None
+    correct: bool | None = None  # answer (answerable questions; abstaining is wrong)
+    exact_match: float | None = None
+    token_f1: float | None = None
+    citations_valid: bool | None = None  # non-abstained answers with at least one marker
+    citation_precision: float | None = None  # answerable, non-abstained, at least one citation
+    citation_recall: float | None = None  # answerable, non-abstained
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    match: str
+    answerable: bool
+    gold_doc_ids: tuple[str, ...]
+    retrieved: tuple[PassageRef, ...]  # to the scoring depth, best first
+    retrieved_doc_ids: tuple[str, ...]  # unique, in rank order
+    scores: Scores
+    answer: str | None = None  # None: retrieval-only run
+    raw_text: str | None = None
+    abstained: bool | None = None
+    context_doc_ids: tuple[str, ...] = ()  # documents of the passages the model was given, in order
+    cited_doc_ids: tuple[str, ...] = ()
+    markers: tuple[MarkerRef, ...] = ()
+    first_token_s: float | None = None  # None when the model did not run
+    total_s: float | None = None
+    prompt_tokens: int | None = None
+    model_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> "QuestionResult":
+        row = dict(row)
+        for key in ("answers", "gold_doc_ids", "retrieved_doc_ids", "context_doc_ids", "cited_doc_ids"):
+            row[key] = tuple(row.get(key) or ())
+        row["retrieved"] = tuple(PassageRef(**p) for p in row.get("retrieved") or ())
+        row["markers"] = tuple(MarkerRef(**x) for x in row.get("markers") or ())
+        row["scores"] = Scores(**row.get("scores") or {})
+        return cls(**row)
+
+
+def score_question(q: Question, ranked: Sequence[Passage], answer: Answer | None, k: int,
+                   depth: int = 10) -> QuestionResult:
+    """Score one question.
+
+    Retrieval is scored on the retriever's ranking ``ranked`` over unique documents: hit and
+    recall on the documents of the first ``k`` passages, MRR over the first ``depth``.
+    Citations are scored on ``answer``: markers in its raw text against the passages the model
+    was given, cited documents against the gold ones.
+    """
+    docs_at_k = m.unique_in_order(p.doc_id for p in ranked[:k])
+    ranked_docs = m.unique_in_order(p.doc_id for p in ranked[:depth])
+    retrieval = {}
+    if q.answerable:
+        retrieval = {"hit_at_k": m.hit(docs_at_k, q.doc_ids), "recall_at_k": m.recall(docs_at_k, q.doc_ids),
+                     "reciprocal_rank": m.reciprocal_rank(ranked_docs, q.doc_ids, depth)}
+    refs = tuple(PassageRef(p.rank, p.doc_id, p.chunk.chunk_id, round(float(p.score), 4)) for p in ranked[:depth])
+    base = dict(id=q.id, question=q.question, answers=q.answers, match=q.match, answerable=q.answerable,
+                gold_doc_ids=q.doc_ids, retrieved=refs, retrieved_doc_ids=tuple(ranked_docs))
+    if answer is None:
+        return QuestionResult(**base, scores=Scores(**retrieval))
+    marks = tuple(MarkerRef(n, ok) for n, ok in m.markers(answer.raw_text, len(answer.passages)))
+    cited = tuple(answer.cited_doc_ids)
+    ran = answer.timings.prompt_tokens > 0 or answer.timings.first_token_s > 0
+    return QuestionResult(
+        **base, scores=Scores(**retrieval, **_answer_scores(q, answer, cited, marks)),
+        answer=answer.text, raw_text=answer.raw_text, abstained=answer.abstained,
+        context_doc_ids=tuple(p.doc_id for p in answer.passages), cited_doc_ids=cited,
+        markers=marks, first_token_s=answer.timings.first_token_s if ran else None,
+        total_s=answer.timings.total_s, prompt_tokens=answer.timings.prompt_tokens if ran else None,
+        model_id=answer.model_id,
+    )
+
+
+def _answer_scores(q: Question, answer: Answer, cited: tuple[str, ...], marks: tuple[MarkerRef, ...]) -> dict:
+    out: dict[str, Any] = {}
+    if not answer.abstained and marks:
+        out["citations_valid"] = all(x.resolved for x in marks)
+    if not q.answerable:
+        return out
+    text = "" if answer.abstained else answer.text
+    out.update(correct=m.answer_correct(text, q.answers, q.match),
+               exact_match=m.exact_match(text, q.answers), token_f1=m.token_f1(text, q.answers))
+    if not answer.abstained:
+        out.update(citation_precision=m.citation_precision(cited, q.doc_ids),
+                   citation_recall=m.recall(cited, q.doc_ids))
+    return out
+
+
+def write_results(path: Path, results: Iterable[QuestionResult]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for r in results:
+            f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+
+
+def read_results(path: Path) -> list[QuestionResult]:
+    with open(path, encoding="utf-8") as f:
+        return [QuestionResult.from_dict(json.loads(line)) for line in f if line.strip()]

@@ -1,0 +1,100 @@
+"""Evidence selection: from the retrieved chunks, the sentences that matter, one source per article.
+
+Small models answer better and faster from a few relevant sentences than from
+whole chunks. Each source given to the model is one article: its best-matching
+sentences (in article order) from all of its retrieved chunks. Repeated text
+(overlapping chunks, duplicated paragraphs) is sent once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .embedding import Embedder
+from .support import content_tokens
+from .types import Chunk, Passage, Span
+
+
+@dataclass(frozen=True)
+class EvidenceSettings:
+    max_sources: int = 4           # articles given to the model
+    max_sentences: int = 10        # sentences in all
+    per_source: int = 3            # sentences per article at most (before neighbours)
+    min_relative: float = 0.75     # keep sentences scoring at least this share of the best one
+    neighbours: bool = True        # add the sentence after each article's best one (answers often follow)
+
+    def __post_init__(self) -> None:
+        for name in ("max_sources", "max_sentences", "per_source"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+
+
+def sentence_scores(question: str, sentences: Sequence[str], embedder: Embedder) -> np.ndarray:
+    """Cosine similarity to the question plus a small bonus for shared content words."""
+    vectors = embedder.embed_batch([question, *sentences])
+    cosine = vectors[1:] @ vectors[0]
+    q_tokens = content_tokens(question)
+    bonus = np.array([len(q_tokens & content_tokens(s)) / max(len(q_tokens), 1) for s in sentences])
+    return cosine + 0.3 * bonus
+
+
+def select_evidence(question: str, hits: Sequence[Passage], embedder: Embedder,
+                    settings: EvidenceSettings = EvidenceSettings()) -> list[Passage]:
+    """One passage per article (best-ranked articles first) holding its most relevant sentences."""
+    by_doc: dict[str, list[Passage]] = {}
+    for hit in hits:
+        by_doc.setdefault(hit.doc_id, []).append(hit)
+    docs = list(by_doc)[: settings.max_sources]
+    candidates: list[tuple[str, Span, str]] = []  # (doc_id, span, text), each sentence once
+    seen: set[tuple[str, str]] = set()
+    for doc_id in docs:
+        for hit in by_doc[doc_id]:
+            text = hit.document.text
+            for span in hit.chunk.sentences:
+                sentence = " ".join(text[span.start : span.end].split())
+                key = (doc_id, sentence.casefold())
+                if sentence == hit.document.title:
+                    continue  # the title is in the source's header already
+                if key not in seen:
+                    seen.add(key)
+                    candidates.append((doc_id, span, sentence))
+    if not candidates:
+        return list(hits[: settings.max_sources])
+    scores = sentence_scores(question, [c[2] for c in candidates], embedder)
+    best = float(scores.max())
+    order = sorted(range(len(candidates)), key=lambda i: -scores[i])
+    chosen: dict[str, list[int]] = {d: [] for d in docs}
+    total = 0
+    for i in order:
+        doc_id = candidates[i][0]
+        is_doc_best = not chosen[doc_id]
+        good_enough = scores[i] >= settings.min_relative * best or is_doc_best
+        if total < settings.max_sentences and len(chosen[doc_id]) < settings.per_source and good_enough:
+            chosen[doc_id].append(i)
+            total += 1
+    if settings.neighbours:
+        for doc_id, picked in chosen.items():
+            if picked:
+                nxt = _next_sentence(candidates, picked[0])
+                if nxt is not None and nxt not in picked:
+                    picked.append(nxt)
+    out = []
+    for rank, doc_id in enumerate(sorted(docs, key=lambda d: -max(scores[i] for i in chosen[d]) if chosen[d] else 0), 1):
+        picked = sorted(chosen[doc_id], key=lambda i: candidates[i][1].start)
+        if not picked:
+            continue
+        top_hit = by_doc[doc_id][0]
+        spans = tuple(candidates[i][1] for i in picked)
+        excerpt = " … ".join(candidates[i][2] for i in picked)
+        chunk = Chunk(top_hit.chunk.chunk_id, doc_id, excerpt, Span(spans[0].start, spans[-1].end), spans)
+        out.append(Passage(chunk, top_hit.document, max(h.score for h in by_doc[doc_id]), rank))
+    return out
+
+
+def _next_sentence(candidates: list[tuple[str, Span, str]], i: int) -> int | None:
+    """The candidate that follows candidate i in the same article, if any."""
+    doc_id, span, _ = candidates[i]
+    after = [j for j, (d, s, _) in enumerate(candidates) if d == doc_id and s.start >= span.end]
+    return min(after, key=lambda j: candidates[j][1].start) if after else None

@@ -1,0 +1,118 @@
+"""Pure lexical grounding: how much of an answer the passages actually say.
+
+Used to pick the source sentences to highlight for a citation and to catch
+answers that rest on the model's memory instead of the passages.
+
+>>> support_score("Xu Qiliang is vice chairman.", ["Xu Qiliang, vice chairman of the commission"])
+1.0
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+from .types import Span
+
+_TOKEN = re.compile(r"[^\W_]+(?:[’'][^\W_]+)?", re.UNICODE)
+_NUMBER = re.compile(r"\d")
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being below between both
+but by can could did do does doing down during each few for from further had has have having he her here hers herself
+him himself his how i if in into is it its itself just me more most my myself no nor not now of off on once only or
+other our ours ourselves out over own same she should so some such than that the their theirs them themselves then
+there these they this those through to too under until up very was we were what when where which while who whom why
+will with would you your yours yourself said says say according article articles passage passages one two
+""".split())
+
+
+def tokens(text: str) -> list[str]:
+    """Lowercased word tokens, possessives folded ("China’s" -> "china").
+
+    >>> tokens("China’s 2 U.S. drills")
+    ['china', '2', 'u', 's', 'drills']
+    """
+    out = []
+    for t in _TOKEN.findall(text.lower()):
+        t = re.sub(r"[’']s$", "", t)
+        out.append(t)
+    return out
+
+
+def content_tokens(text: str) -> set[str]:
+    return {t for t in tokens(text) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())}
+
+
+def _stem(t: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(t) > len(suffix) + 3 and t.endswith(suffix):
+            return t[: -len(suffix)]
+    return t
+
+
+def support_score(claim: str, sources: Iterable[str]) -> float:
+    """Share of the claim's content words found in the sources (numbers must match exactly).
+
+    Returns 1.0 for a claim with no content words.
+    """
+    claim_tokens = content_tokens(claim)
+    if not claim_tokens:
+        return 1.0
+    source_tokens: set[str] = set()
+    for s in sources:
+        source_tokens |= content_tokens(s)
+    source_stems = {_stem(t) for t in source_tokens}
+    found = sum(1 for t in claim_tokens if t in source_tokens or (not _NUMBER.search(t) and _stem(t) in source_stems))
+    return found / len(claim_tokens)
+
+
+def novel_tokens(answer: str, question: str) -> set[str]:
+    """Content words of the answer that the question did not already contain.
+
+    >>> sorted(novel_tokens("Xu Qiliang is vice chairman.", "Who is Xu Qiliang?"))
+    ['chairman', 'vice']
+    """
+    asked = content_tokens(question)
+    asked_stems = {_stem(t) for t in asked}
+    return {t for t in content_tokens(answer) if t not in asked and _stem(t) not in asked_stems}
+
+
+def grounding(answer: str, question: str, sources: Iterable[str]) -> float:
+    """Share of what the answer adds to the question that the sources state; 0.0 if it adds nothing.
+
+    >>> grounding("Russia has 144 million people.", "What is Russia's population?", ["Russia and China met."])
+    0.0
+    """
+    new = novel_tokens(answer, question)
+    if not new:
+        return 0.0
+    return support_score(" ".join(sorted(new)), sources)
+
+
+def unsupported_numbers(claim: str, sources: Iterable[str]) -> list[str]:
+    """Numbers in the claim that no source contains.
+
+    >>> unsupported_numbers("about 144 million in 2023", ["in 2023 the talks"])
+    ['144']
+    """
+    source_tokens: set[str] = set()
+    for s in sources:
+        source_tokens |= set(tokens(s))
+    return [t for t in tokens(claim) if _NUMBER.search(t) and t not in source_tokens]
+
+
+def best_sentences(claim: str, text: str, sentences: Sequence[Span], limit: int = 2, min_score: float = 0.2) -> tuple[Span, ...]:
+    """The sentences of ``text`` (given as spans) that share most content words with the claim."""
+    claim_tokens = content_tokens(claim)
+    if not claim_tokens or not sentences:
+        return ()
+    scored = []
+    for s in sentences:
+        sent_tokens = content_tokens(text[s.start : s.end])
+        stems = {_stem(t) for t in sent_tokens}
+        hits = sum(1 for t in claim_tokens if t in sent_tokens or _stem(t) in stems)
+        scored.append((hits / len(claim_tokens), -s.start, s))
+    scored.sort(reverse=True)
+    best = [s for score, _, s in scored[:limit] if score >= min_score]
+    if len(best) > 1 and scored[1][0] < scored[0][0] * 0.6:
+        best = best[:1]
+    return tuple(sorted(best, key=lambda s: s.start))

@@ -1,0 +1,102 @@
+"""End to end: the real page, real models (fast LLM), a real seeds index, driven in headless Chromium.
+
+Needs Debian's chromium (RAG_SETUP_BROWSER=1 scripts/setup.sh). Two questions; about a minute on 2 CPU cores.
+"""
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SEEDS
+
+pytestmark = [pytest.mark.browser, pytest.mark.real]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update"]
+XU_DOC = "004_4f88f7a8625b6b03"
+ANSWER_TIMEOUT_MS = 240_000
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing; install it with: RAG_SETUP_BROWSER=1 scripts/setup.sh", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """The real app on a seeds index built here with the real embedder, answering with the fast model."""
+    from rag.embedding import SentenceTransformerEmbedder
+    from rag.engine import open_engine
+    from rag.ingest import ingest
+    from rag.models import BUNDLED
+    from ui.app import build_app, launch, warm_up
+    from ui.engines import Engines, bundled_llm
+
+    require_chromium()
+    index = tmp_path_factory.mktemp("browser") / "seeds"
+    embedder = SentenceTransformerEmbedder()
+    assert len(ingest([SEEDS], index, embedder).added) == 5
+    engine = open_engine(index, "fast", embedder=embedder)
+    warm_up(engine)
+    app = build_app(Engines(engine, "fast", tuple(BUNDLED), load_llm=bundled_llm))
+    url = launch(app, "127.0.0.1", free_port(), block=False)
+    yield url
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.goto(app_url)
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        yield page
+        browser.close()
+
+
+def ask(page, question: str) -> None:
+    page.fill("#question textarea", question)
+    page.click("#ask-btn")
+    # the previous turn's footer must not count: wait for this question's turn to finish
+    page.wait_for_function(
+        """q => { const t = [...document.querySelectorAll('#conversation .turn.current')].pop();
+                  return t && t.querySelector('.q').textContent === q && t.querySelector('.timings, .notice'); }""",
+        arg=question, timeout=ANSWER_TIMEOUT_MS,
+    )
+
+
+def test_answer_with_highlighted_source_then_abstention(page, tmp_path):
+    ask(page, "Who is Xu Qiliang?")
+    page.screenshot(path=str(tmp_path / "answer.png"))  # kept in the tmp dir for a look when an assertion fails
+    answer = page.inner_text("#conversation .turn.current").lower()
+    assert "vice chairman" in answer or "central military commission" in answer, answer
+    card = page.locator(f'#sources .src-card.cited[data-doc-id="{XU_DOC}"]')
+    assert card.count() == 1, page.inner_html("#sources")
+    assert card.locator(".src-passage mark").first.is_visible()
+    marker = page.locator("#conversation .turn.current a.cite").first
+    marker.click()
+    assert page.url.endswith(marker.get_attribute("href"))
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(tmp_path / "answer.png"))
+    shutil.copyfile(tmp_path / "answer.png", SCREENSHOT)
+
+    ask(page, "What is the population of Russia?")
+    assert page.locator("#conversation .turn.current .notice.abstain").is_visible()
+    assert "Not in the articles" in page.inner_text("#conversation .turn.current")
+    assert page.locator("#sources .sources.abstained .src-card").count() >= 1
+    assert "Closest passages" in page.inner_text("#sources")
+    page.screenshot(path=str(tmp_path / "abstained.png"))

@@ -1,0 +1,366 @@
+"""The web page around a fake engine: rendering, handlers, uploads, wiring. No real model, no browser."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SEEDS, make_engine
+from fakes import FakeEmbedder, ScriptedLLM
+from rag.engine import NOT_IN_ARTICLES, Engine
+from rag.errors import ModelError
+from rag.index import Index
+from rag.ingest import ingest
+from rag.types import Answer, Chunk, Citation, Document, Passage, Span, Timings
+from ui import app as ui_app
+from ui import articles, chat
+from ui.engines import Engines, as_engines, generation_lock
+from ui.highlight import claims_citing, guess_highlights, highlights_for
+from ui.render import (
+    Turn, answer_html, conversation_html, highlight, source_card, sources_for_answer, sources_pending, timings_text,
+)
+
+XU_ANSWER = "Xu Qiliang is vice chairman of China's Central Military Commission [1]."
+XU_DOC = "004_4f88f7a8625b6b03"
+
+
+def passage(text="First sentence here. Xu Qiliang is vice chairman. Last one.", title="", doc_id="d1", score=0.5,
+            rank=1, sentences=None):
+    doc = Document(doc_id, "HEADER\n" + text + "\nFOOTER", title=title, outlet="Wire", date="2023-11-10")
+    start = len("HEADER\n")
+    chunk = Chunk(f"{doc_id}:0", doc_id, text, Span(start, start + len(text)), sentences or ())
+    return Passage(chunk, doc, score, rank)
+
+
+def answer(text, citations=(), passages=(), abstained=False):
+    return Answer("q", text, tuple(citations), tuple(passages), abstained, Timings(0.01, 0.5, 1.0, 1.5, 10, 5), "m")
+
+
+@pytest.fixture
+def fake_embedder():
+    return FakeEmbedder(max_tokens=200)
+
+
+@pytest.fixture
+def fake_index(tmp_path, fake_embedder):
+    """The seeds ingested with the fake embedder (room for long titles in each chunk)."""
+    path = tmp_path / "idx"
+    assert len(ingest([SEEDS], path, fake_embedder).added) == 5
+    return path
+
+
+@pytest.fixture
+def engines(fake_index, fake_embedder):
+    return as_engines(make_engine(fake_index, fake_embedder, [XU_ANSWER]))
+
+
+@pytest.mark.parametrize("module", ["ui.render", "ui.highlight", "ui.chat", "rag.followup"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    assert doctest.testmod(importlib.import_module(module)).failed == 0
+
+
+# ---- pure rendering -----------------------------------------------------------------------------------------
+def test_highlight_escapes_and_marks():
+    assert highlight("<b>x</b> & y", [(0, 8)]) == "<mark>&lt;b&gt;x&lt;/b&gt;</mark> &amp; y"
+
+
+def test_highlight_merges_overlaps_clips_and_ignores_empty_spans():
+    assert highlight("abcdef", [(1, 3), (2, 4), (5, 5), (9, 12)]) == "a<mark>bcd</mark>ef"
+    assert highlight("cdef", [Span(0, 4)], offset=2) == "<mark>cd</mark>ef"
+
+
+def test_highlight_marks_region_and_spans_with_proper_nesting():
+    out = highlight("aa bb cc", [(3, 5)], regions=[(3, 6), (6, 8)])
+    assert out == 'aa <span class="in-passage"><mark>bb</mark></span><span class="in-passage"> cc</span>'
+
+
+def test_answer_links_markers_and_escapes():
+    html = answer_html('He said "<script>alert(1)</script>" [1][2].\nNext line [3].')
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert '<a class="cite" href="#src-1"' in html and 'href="#src-3"' in html and "<br>" in html
+    assert 'href="#' not in answer_html("x [1].", link_markers=False)
+
+
+def test_card_escapes_untrusted_article_text_and_title():
+    p = passage(text='Evil <img src=x onerror=alert(1)> "quoted". Xu Qiliang is vice chairman.', title="<i>T</i>")
+    html = source_card(2, p, [Span(7, 11)], cited=True)
+    assert "<img" not in html and "<i>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;i&gt;T&lt;/i&gt;" in html
+    assert 'id="src-2"' in html and 'class="src-card cited"' in html and 'data-doc-id="d1"' in html
+    assert "Wire" in html and "2023-11-10" in html and "relevance 0.50" in html
+    assert "<mark>" in html and "<details" in html and "FOOTER" in html  # the full article, on demand
+
+
+def test_card_of_untitled_article_shows_doc_id():
+    html = source_card(1, passage(doc_id="007_abc"))
+    assert '<span class="src-title">007_abc</span>' in html
+
+
+def test_sources_for_answer_puts_cited_first_and_others_collapsed():
+    ps = [passage(doc_id=f"d{i}", rank=i) for i in (1, 2, 3)]
+    html = sources_for_answer(answer("Xu Qiliang is vice chairman [2].", [Citation(2, ps[1])], ps))
+    cited, others = html.split('<details class="src-others">')
+    assert 'id="src-2"' in cited and 'id="src-1"' not in cited
+    assert 'id="src-1"' in others and 'id="src-3"' in others and "Other retrieved passages (2)" in others
+    assert "<mark>Xu Qiliang is vice chairman.</mark>" in cited  # highlight guessed from the claim
+
+
+def test_sources_for_abstention_shows_closest_passages():
+    ps = [passage(doc_id="d1"), passage(doc_id="d2", rank=2)]
+    html = sources_for_answer(answer(NOT_IN_ARTICLES, passages=ps, abstained=True))
+    assert "Closest passages" in html and 'id="src-1"' in html and 'id="src-2"' in html
+    assert "src-others" not in html
+
+
+def test_pending_sources_show_every_retrieved_passage():
+    html = sources_pending([passage(doc_id="d1"), passage(doc_id="d2", rank=2)])
+    assert "answer in progress" in html and html.count('class="src-card"') == 2
+
+
+def test_conversation_links_only_the_current_turn_and_shows_notices():
+    turns = [Turn("Who is Xu?", text="Xu [1]."), Turn("And his age?", searched="What is Xu's age?", abstained=True,
+                                                      meta="m · total 1.0 s")]
+    html = conversation_html(turns, notice="<bad>")
+    assert 'href="#src-1"' not in html  # earlier turn: markers shown, not linked
+    assert "Searched for: “What is Xu&#x27;s age?”" in html and "Not in the articles" in html
+    assert "&lt;bad&gt;" in html and "m · total 1.0 s" in html
+
+
+def test_timings_text():
+    assert timings_text(answer("x")) == "m · retrieval 0.01 s · first token 0.5 s · total 1.5 s"
+
+
+# ---- highlight choice ---------------------------------------------------------------------------------------
+def test_claims_citing_splits_answer_sentences():
+    text = "Xu is vice chairman [1]. He met Shoigu. [2] Both spoke [1][2]."
+    assert claims_citing(text, 1) == ["Xu is vice chairman.", "Both spoke."]
+    assert claims_citing(text, 2) == ["He met Shoigu.", "Both spoke."]
+
+
+def test_guess_uses_index_sentences_when_present_and_engine_highlights_win():
+    p = passage(sentences=(Span(7, 27), Span(28, 57), Span(58, 67)))
+    assert guess_highlights("Xu Qiliang is the vice chairman [1].", 1, p) == (Span(28, 57),)
+    assert guess_highlights("Something unrelated entirely [1].", 1, p) == ()
+    assert guess_highlights("[1]", 1, p, question="Who is Xu Qiliang?") == (Span(28, 57),)  # bare marker
+    assert highlights_for(Citation(1, p, (Span(7, 27),)), "Xu Qiliang is vice chairman [1].") == (Span(7, 27),)
+
+
+# ---- the ask handler ----------------------------------------------------------------------------------------
+def test_ask_streams_sources_before_the_answer_ends(engines):
+    steps = list(chat.ask(engines, [], "  Who is   Xu Qiliang? "))
+    box, conv, sources, turns = steps[-1]
+    assert box == "" and len(turns) == 1 and turns[0].question == "Who is Xu Qiliang?"
+    assert 'href="#src-1"' in conv and "vice chairman" in conv
+    assert f'data-doc-id="{XU_DOC}"' in sources and "<mark>" in sources
+    first_with_cards = next(i for i, s in enumerate(steps) if "src-card" in s[2])
+    assert "answer in progress" in steps[first_with_cards][2]
+    assert first_with_cards < len(steps) - 2 and "vice chairman" not in steps[first_with_cards][1]
+    assert all(s[3] == [] for s in steps[:-1])  # the conversation state only changes once the answer is done
+
+
+def test_empty_question_is_reported_without_calling_the_model(engines):
+    (box, conv, sources, turns), = chat.ask(engines, [], "   ")
+    assert "Type a question first" in conv and turns == []
+    assert engines.base.llm.prompts == []
+
+
+def test_overlong_question_is_reported(engines):
+    (_, conv, _, turns), = chat.ask(engines, [], "why " * 1000)
+    assert "keep it under" in conv and turns == []
+
+
+def test_abstention_renders_notice_and_closest_passages(fake_index, fake_embedder):
+    engines = as_engines(make_engine(fake_index, fake_embedder, ["The articles do not say."]))
+    _, conv, sources, turns = list(chat.ask(engines, [], "What is the population of Russia?"))[-1]
+    assert "Not in the articles" in conv and turns[0].abstained
+    assert "Closest passages" in sources and "src-card" in sources
+
+
+class FailingLLM(ScriptedLLM):
+    def __init__(self, error):
+        super().__init__()
+        self.error = error
+
+    def stream(self, messages, max_tokens=256):
+        raise self.error
+        yield  # pragma: no cover
+
+
+@pytest.mark.parametrize("error, shown", [
+    (ModelError("model file x is missing; run: rag models fetch quality"), "rag models fetch quality"),
+    (RuntimeError("boom"), "Something went wrong answering this question (RuntimeError: boom)"),
+])
+def test_errors_render_in_the_page(fake_index, fake_embedder, error, shown):
+    engine = Engine(Index.open(fake_index), fake_embedder, FailingLLM(error))
+    _, conv, sources, turns = list(chat.ask(as_engines(engine), [], "Who is Xu Qiliang?"))[-1]
+    assert 'class="notice error"' in conv and shown in conv
+    assert "src-card" in sources  # retrieval worked; its passages stay visible
+    assert turns[0].error
+
+
+def test_followup_is_rewritten_before_retrieval_and_shown(fake_index, fake_embedder):
+    engine = make_engine(fake_index, fake_embedder,
+                         [XU_ANSWER, "Who is Xu Qiliang's Russian counterpart?", "Sergei Shoigu [1]."])
+    engines = as_engines(engine)
+    turns = list(chat.ask(engines, [], "Who is Xu Qiliang?"))[-1][3]
+    _, conv, _, turns = list(chat.ask(engines, turns, "And who is his Russian counterpart?"))[-1]
+    prompts = engine.llm.prompts
+    assert len(prompts) == 3 and "Follow-up question: And who is his Russian counterpart?" in prompts[1][-1]["content"]
+    assert "Question: Who is Xu Qiliang's Russian counterpart?" in prompts[2][-1]["content"]
+    assert "Searched for: “Who is Xu Qiliang&#x27;s Russian counterpart?”" in conv
+    assert [t.question for t in turns] == ["Who is Xu Qiliang?", "And who is his Russian counterpart?"]
+
+
+def test_rewrite_holds_the_engine_generation_lock(fake_index, fake_embedder):
+    seen = []
+
+    class LockCheckingLLM(ScriptedLLM):
+        def stream(self, messages, max_tokens=256):
+            seen.append(generation_lock(engine).locked())
+            yield from super().stream(messages, max_tokens)
+
+    engine = Engine(Index.open(fake_index), fake_embedder, LockCheckingLLM([XU_ANSWER, "Who is Shoigu?", "x [1]."]))
+    history = [Turn("Who is Xu Qiliang?", text=XU_ANSWER)]
+    list(chat.ask(as_engines(engine), history, "And his counterpart?"))
+    assert seen == [True, True]  # the rewrite and the answer both ran under the lock
+
+
+def test_sessions_do_not_share_conversations(fake_index, fake_embedder):
+    engines = as_engines(make_engine(fake_index, fake_embedder, [XU_ANSWER]))
+    a = list(chat.ask(engines, [], "Who is Xu Qiliang?"))[-1][3]
+    b = list(chat.ask(engines, [], "What is the population of Russia?"))[-1][3]
+    assert [t.question for t in a] == ["Who is Xu Qiliang?"]
+    assert [t.question for t in b] == ["What is the population of Russia?"]
+
+
+def test_concurrent_sessions_get_their_own_answers(fake_index, fake_embedder):
+    class EchoLLM(ScriptedLLM):  # answers with the name asked about and words of passage [1], slowly
+        def stream(self, messages, max_tokens=256):
+            prompt = messages[-1]["content"]
+            name = prompt.rsplit("Question: Who is ", 1)[1].rstrip("?")
+            grounded = " ".join(prompt.split("[1] ", 1)[1].split()[:6])
+            for word in f"{name}: {grounded} [1].".split(" "):
+                time.sleep(0.01)
+                yield word + " "
+
+    engines = as_engines(Engine(Index.open(fake_index), fake_embedder, EchoLLM()))
+    names = ["Xu Qiliang", "Sergei Shoigu", "Zhang Youxia", "Vladimir Putin"]
+    results = {}
+
+    def run(name):
+        results[name] = [t.text for t in list(chat.ask(engines, [], f"Who is {name}?"))[-1][3]]
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == sorted(names)
+    for name, texts in results.items():
+        assert len(texts) == 1 and texts[0].startswith(f"{name}:") and texts[0].endswith("[1].")
+
+
+def test_new_conversation_clears_state():
+    conv, sources, turns = chat.new_conversation()
+    assert turns == [] and "Ask a question" in conv and "Sources" in sources
+
+
+# ---- articles ---------------------------------------------------------------------------------------------
+def write(path: Path, data: bytes | str) -> str:
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return str(path)
+
+
+def test_bad_uploads_are_reported_and_good_ones_added(engines, tmp_path):
+    files = [
+        write(tmp_path / "good_article.md", "# Shoigu visits Beijing\n\nSergei Shoigu met Xu Qiliang in Beijing on Monday."),
+        write(tmp_path / "slides.pdf", b"%PDF-1.4"),
+        write(tmp_path / "huge.txt", "word " * 500_000),
+        write(tmp_path / "latin1.txt", "Caf\xe9 news".encode("latin-1")),
+        write(tmp_path / "empty.txt", ""),
+    ]
+    calls = []
+    report, rows = articles.add_articles(engines, files, progress=lambda *a, **k: calls.append((a, k)))
+    assert "1 added" in report
+    for name, reason in [("slides.pdf", "unsupported file type"), ("huge.txt", "over the 2 MB limit"),
+                         ("latin1.txt", "not UTF-8"), ("empty.txt", "empty file")]:
+        assert f"<code>{name}</code>: " in report and reason in report
+    assert ["good_article", "Shoigu visits Beijing", "", "", 1] in rows
+    assert calls and calls[-1][1]["desc"] == "Indexing passages"
+    assert any(p.doc_id == "good_article" for p in engines.get().retrieve("Shoigu met Xu Qiliang in Beijing"))
+
+
+def test_upload_with_nothing_usable_leaves_the_index_alone(engines, tmp_path):
+    generation = Index.open(engines.index_path).generation
+    report, rows = articles.add_articles(engines, [write(tmp_path / "x.exe", b"MZ")])
+    assert "unsupported file type" in report and len(rows) == 5
+    assert Index.open(engines.index_path).generation == generation
+    assert "Choose one or more" in articles.add_articles(engines, None)[0]
+
+
+def test_ingest_errors_are_reported_not_raised(engines, tmp_path, monkeypatch):
+    def broken(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(articles, "ingest", broken)
+    report, rows = articles.add_articles(engines, [write(tmp_path / "a.txt", "Some news.")])
+    assert "disk full" in report and "the index is unchanged" in report and len(rows) == 5
+
+
+def test_remove_articles(engines):
+    message, rows = articles.remove_articles(engines, [XU_DOC, "nope"])
+    assert f"Removed {XU_DOC}." in message and "Not in the index: nope." in message
+    assert XU_DOC not in [r[0] for r in rows]
+    assert all(p.doc_id != XU_DOC for p in engines.get().retrieve("Who is Xu Qiliang?"))
+    assert "Select the articles" in articles.remove_articles(engines, [])[0]
+
+
+def test_article_rows_have_metadata(engines):
+    rows = {r[0]: r for r in articles.article_rows(engines.index)}
+    assert rows["000_d9ac26facaa1f05c"][1:3] == ["Putin Looks to China for Closer Military Collaboration", "VitalNews.org"]
+    assert rows["001_80ea79b3f3bb210f"][3] == "2023-11-10" and all(r[4] > 0 for r in rows.values())
+
+
+# ---- engines and app ----------------------------------------------------------------------------------------
+def test_engines_create_other_models_once_and_reload_them_all(fake_index, fake_embedder):
+    loaded = []
+    base = make_engine(fake_index, fake_embedder, [XU_ANSWER])
+    engines = Engines(base, "quality", ("quality", "fast"), load_llm=lambda name: loaded.append(name) or ScriptedLLM())
+    fast = engines.get("fast")
+    assert engines.get("fast") is fast and loaded == ["fast"] and engines.get() is base
+    with pytest.raises(ValueError, match="unknown model 'huge'"):
+        engines.get("huge")
+    articles.remove_articles(engines, [XU_DOC])
+    assert XU_DOC not in fast.index.documents and XU_DOC not in base.index.documents
+
+
+def test_build_app_lays_out_and_wires_the_page(engines):
+    import gradio as gr
+
+    app = ui_app.build_app(engines)
+    assert isinstance(app, gr.Blocks)
+    ids = {b.elem_id for b in app.blocks.values() if getattr(b, "elem_id", None)}
+    assert {"question", "ask-btn", "conversation", "sources", "model", "top-k", "upload", "add-btn", "articles",
+            "remove-ids", "remove-btn"} <= ids
+    ask = next(f for f in app.fns.values() if f.api_name == "ask")
+    assert ask.concurrency_limit == 1 and ask.concurrency_id == "llm" and len(ask.targets) == 2
+    assert any(isinstance(b, gr.State) for b in app.blocks.values())  # per-session conversation
+
+
+def test_serve_warns_when_not_bound_to_localhost(monkeypatch, capsys, engines):
+    import rag.engine
+
+    monkeypatch.setattr(rag.engine, "open_engine", lambda *a, **k: engines.base)
+    monkeypatch.setattr(ui_app, "warm_up", lambda engine: None)
+    launched = []
+    monkeypatch.setattr(ui_app, "launch", lambda app, host, port: launched.append((host, port)))
+    assert ui_app.serve("idx", model="fast", host="0.0.0.0", port=9999) == 0
+    assert "warning: serving on 0.0.0.0" in capsys.readouterr().err
+    assert ui_app.serve("idx", model="fast") == 0
+    assert "warning" not in capsys.readouterr().err
+    assert launched == [("0.0.0.0", 9999), ("127.0.0.1", 7860)]

@@ -1,0 +1,61 @@
+"""The page's CSS (a Python string, so it ships with the package without package-data settings)."""
+
+CSS = """
+.gradio-container { max-width: 1440px !important; margin: 0 auto !important; }
+#page-header h1 { font-size: 1.6rem; margin: 0 0 .15rem 0; }
+#page-header p { margin: 0; color: var(--body-text-color-subdued); }
+
+/* conversation (left) */
+.conversation { font-size: 1.02rem; line-height: 1.6; min-height: 9rem; }
+.conversation.empty p { color: var(--body-text-color-subdued); }
+.turn { padding: .6rem 0 .8rem 0; }
+.turn + .turn { border-top: 1px solid var(--border-color-primary); }
+.turn.earlier { opacity: .72; font-size: .95rem; }
+.turn .q { font-weight: 600; margin-bottom: .3rem; }
+.turn .q::before { content: "Q  "; color: var(--color-accent); font-weight: 700; }
+.turn .a { white-space: normal; }
+.turn .searched, .turn .status, .turn .timings { color: var(--body-text-color-subdued); font-size: .82rem; }
+.turn .searched { font-style: italic; margin-bottom: .3rem; }
+.turn .timings { margin-top: .4rem; }
+a.cite, span.cite {
+  font-size: .75em; vertical-align: super; line-height: 0; text-decoration: none; font-weight: 600;
+  padding: 0 .2em; margin-left: .1em; border-radius: 4px; background: #e0e7ff; color: #3730a3;
+}
+a.cite:hover { background: #c7d2fe; }
+.cursor::after { content: "▍"; animation: blink 1s steps(1) infinite; color: var(--color-accent); }
+@keyframes blink { 50% { opacity: 0; } }
+.notice { padding: .55rem .8rem; border-radius: 6px; margin: .4rem 0; font-size: .95rem; }
+.notice ul { margin: .3rem 0 0 1.1rem; }
+.notice.abstain { background: #fff7ed; border-left: 4px solid #f97316; color: #7c2d12; }
+.notice.error { background: #fef2f2; border-left: 4px solid #dc2626; color: #7f1d1d; }
+.notice.info { background: #eff6ff; border-left: 4px solid #3b82f6; color: #1e3a8a; }
+
+/* sources (right) */
+#sources-col { position: sticky; top: .5rem; align-self: flex-start; max-height: calc(100vh - 1rem); overflow-y: auto; }
+.sources .panel-title { font-size: 1.05rem; margin: 0 0 .6rem 0; }
+.sources .panel-title small { font-weight: 400; color: var(--body-text-color-subdued); margin-left: .4rem; }
+.src-passage .gap { color: var(--body-text-color-subdued); }
+.src-empty { color: var(--body-text-color-subdued); }
+.src-card {
+  border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .65rem .85rem; margin-bottom: .7rem;
+  background: var(--block-background-fill); scroll-margin-top: .5rem; transition: box-shadow .3s;
+}
+.src-card.cited { border-left: 4px solid #6366f1; }
+.sources.abstained .src-card { border-left: 4px solid #f97316; }
+.src-card:target { box-shadow: 0 0 0 3px #a5b4fc; }
+.src-card header { font-weight: 600; line-height: 1.35; }
+.src-num { color: #4338ca; margin-right: .2rem; }
+.src-meta { font-size: .8rem; color: var(--body-text-color-subdued); margin: .15rem 0 .45rem 0; }
+.src-meta code { font-size: .78rem; }
+.src-passage { white-space: pre-wrap; font-size: .9rem; line-height: 1.5; }
+.src-full summary, .src-others > summary { cursor: pointer; font-size: .82rem; color: var(--color-accent); margin-top: .4rem; }
+.src-article {
+  white-space: pre-wrap; font-size: .86rem; line-height: 1.5; max-height: 26rem; overflow-y: auto;
+  margin-top: .4rem; padding: .5rem .6rem; border-radius: 6px; background: var(--background-fill-secondary);
+}
+.src-others { margin-top: .6rem; }
+.src-others > summary { font-size: .9rem; margin-bottom: .5rem; }
+.src-others .src-card { opacity: .85; }
+.sources mark { background: #fde68a; color: #1f2937; padding: 0 .1em; border-radius: 2px; }
+.in-passage { background: rgba(99, 102, 241, .10); }
+"""
