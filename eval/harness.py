@@ -76,6 +76,7 @@ class Settings:
     top_k: int
     max_tokens: int
     retrieval_only: bool
+    retrieval: str = "hybrid"
 
 
 def main(args) -> int:
@@ -113,7 +114,8 @@ def resolve_settings(args, entry: FloorsEntry | None) -> Settings:
         model = model or entry.model
         retrieval_only = retrieval_only or entry.retrieval_only
         _check_matches_entry(entry, gold, args.top_k, model)
-    return Settings(gold, args.index, args.out, model, args.top_k, args.max_tokens, retrieval_only)
+    return Settings(gold, args.index, args.out, model, args.top_k, args.max_tokens, retrieval_only,
+                    getattr(args, "retrieval", "hybrid"))
 
 
 def _check_matches_entry(entry: FloorsEntry, gold: str, top_k: int, model: str | None) -> None:
@@ -136,17 +138,20 @@ def _floors_entry(args) -> FloorsEntry | None:
 def _retrieval_only(s: Settings):
     from rag.embedding import SentenceTransformerEmbedder
     from rag.index import Index
-    from rag.retrieve import Retriever
+    from rag.retrieve import RetrievalSettings, Retriever
 
     embedder = SentenceTransformerEmbedder()
     index = Index.open(s.index, expect_model_id=embedder.model_id)
-    return index, Retriever(index, embedder).retrieve, None, None
+    return index, Retriever(index, embedder, RetrievalSettings(mode=s.retrieval)).retrieve, None, None
 
 
 def _full(s: Settings):
     from rag.engine import open_engine
+    from rag.retrieve import RetrievalSettings
 
-    engine = open_engine(s.index, s.model, top_k=s.top_k, max_tokens=s.max_tokens)
+    engine = open_engine(s.index, s.model, top_k=s.top_k, max_tokens=s.max_tokens,
+                         retrieval=RetrievalSettings(mode=s.retrieval))
+    engine.warm_up()  # model loading is not answer latency
     return engine.index, engine.retrieve, engine.ask, engine.model_id
 
 

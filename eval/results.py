@@ -66,6 +66,9 @@ class QuestionResult:
     total_s: float | None = None
     prompt_tokens: int | None = None
     model_id: str | None = None
+    sentences_total: int | None = None  # answer sentences checked against their citations (rag/verify.py)
+    sentences_supported: int | None = None
+    citations_repaired: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,6 +114,9 @@ def score_question(q: Question, ranked: Sequence[Passage], answer: Answer | None
         markers=marks, first_token_s=answer.timings.first_token_s if ran else None,
         total_s=answer.timings.total_s, prompt_tokens=answer.timings.prompt_tokens if ran else None,
         model_id=answer.model_id,
+        sentences_total=len(answer.sentences),
+        sentences_supported=sum(1 for x in answer.sentences if x.supported),
+        citations_repaired=sum(1 for x in answer.sentences if x.repaired_from),
     )
 
 

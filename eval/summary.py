@@ -34,6 +34,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("citation_validity", "citation validity"),
     Metric("citation_precision", "citation precision (documents)"),
     Metric("citation_recall", "citation recall (documents)"),
+    Metric("citation_support", "citation support (answer sentences their citation states)"),
     Metric("abstention_precision", "abstention precision"),
     Metric("abstention_recall", "abstention recall"),
     Metric("abstention_f1", "abstention F1"),
@@ -110,6 +111,11 @@ def _is_empty(answer: str | None) -> bool:
     return not m.answer_tokens(m.strip_markers(answer or ""))
 
 
+def _pooled(results: Sequence[QuestionResult], part: str, whole: str) -> float | None:
+    total = sum(getattr(r, whole) or 0 for r in results)
+    return sum(getattr(r, part) or 0 for r in results) / total if total else None
+
+
 def _answer_metrics(results: Sequence[QuestionResult]) -> dict[str, float | None]:
     s = [r.scores for r in results if r.answerable]
     out = {
@@ -119,6 +125,7 @@ def _answer_metrics(results: Sequence[QuestionResult]) -> dict[str, float | None
         "citation_validity": m.mean(r.scores.citations_valid for r in results),
         "citation_precision": m.mean(x.citation_precision for x in s),
         "citation_recall": m.mean(x.citation_recall for x in s),
+        "citation_support": _pooled(results, "sentences_supported", "sentences_total"),
     }
     out.update(m.abstention_scores([r.answerable for r in results], [bool(r.abstained) for r in results]))
     out.update(

@@ -107,17 +107,17 @@ class StreamFilter:
             out.append(self._held[:start])
             self._held = self._held[start:]
             end = self._held.find("]")
-            if end < 0:
-                if len(self._held) > self.MAX_HOLD:  # not a marker after all
-                    out.append(self._held)
-                    self._held = ""
-                break
-            piece, self._held = self._held[: end + 1], self._held[end + 1 :]
-            if MARKER.fullmatch(piece):
-                valid = [n for n in marker_numbers(MARKER.fullmatch(piece).group(1)) if 1 <= n <= self.n_passages]
-                out.append("".join(f"[{n}]" for n in valid))
-            else:
-                out.append(piece)
+            if end < 0 and len(self._held) <= self.MAX_HOLD:
+                break  # maybe a marker still arriving
+            piece = self._held[: end + 1] if end >= 0 else ""
+            match = MARKER.fullmatch(piece) if piece else None
+            if match is None:  # not a marker: let the "[" through and look again after it
+                out.append("[")
+                self._held = self._held[1:]
+                continue
+            self._held = self._held[end + 1 :]
+            valid = [n for n in marker_numbers(match.group(1)) if 1 <= n <= self.n_passages]
+            out.append("".join(f"[{n}]" for n in valid))
         return "".join(out)
 
     def flush(self) -> str:

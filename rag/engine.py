@@ -7,16 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Union
 
-from .cite import StreamFilter, highlight_spans, is_abstention, resolve_markers, strip_markers
+from .cite import StreamFilter, is_abstention, resolve_markers, strip_markers
 from .embedding import Embedder
 from .errors import BadQuestion
 from .evidence import EvidenceSettings, select_evidence
 from .index import Index
 from .llm import LLM
 from .prompt import build_messages
-from .retrieve import Retriever
+from .retrieve import RetrievalSettings, Retriever
 from .support import grounding, unsupported_numbers
 from .types import Answer, Citation, Passage, Timings
+from .verify import verify_answer
 
 MAX_QUESTION_CHARS = 2000
 MIN_SUPPORT = 0.6  # below this share of its new words found in the passages, an answer is not grounded
@@ -57,7 +58,7 @@ class Engine:
     """Retrieval plus generation over one index. Thread-safe: one generation at a time."""
 
     def __init__(self, index: Index, embedder: Embedder, llm: LLM, top_k: int = 5, max_tokens: int = 200,
-                 evidence: EvidenceSettings = EvidenceSettings()):
+                 evidence: EvidenceSettings = EvidenceSettings(), retrieval: RetrievalSettings = RetrievalSettings()):
         if top_k <= 0:
             raise ValueError(f"top_k must be > 0, got {top_k}")
         if max_tokens <= 0:
@@ -68,7 +69,8 @@ class Engine:
         self.top_k = top_k
         self.max_tokens = max_tokens
         self.evidence = evidence
-        self.retriever = Retriever(index, embedder)
+        self.retrieval = retrieval
+        self.retriever = Retriever(index, embedder, retrieval)
         self.generate_lock = threading.Lock()
 
     def reload(self) -> None:
@@ -76,18 +78,26 @@ class Engine:
         index = Index.open(self.index.path, expect_model_id=self.embedder.model_id)
         with self.generate_lock:
             self.index = index
-            self.retriever = Retriever(index, self.embedder)
+            self.retriever = Retriever(index, self.embedder, self.retrieval)
+
+    def warm_up(self) -> None:
+        """Load both models and evaluate the fixed system message once, so its KV state is cached."""
+        self.embedder.embed_batch(["warm up"])
+        warm = getattr(self.llm, "warm_up", None)
+        if warm is not None:
+            with self.generate_lock:
+                warm(build_messages("warm up", []))
 
     def with_llm(self, llm: LLM) -> "Engine":
         """Another engine over the same index and embedder, answering with ``llm``."""
-        return Engine(self.index, self.embedder, llm, self.top_k, self.max_tokens, self.evidence)
+        return Engine(self.index, self.embedder, llm, self.top_k, self.max_tokens, self.evidence, self.retrieval)
 
     @property
     def model_id(self) -> str:
         return self.llm.model_id
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
-        return self.retriever.retrieve(check_question(question), top_k or self.top_k)
+        return self.retriever.retrieve(check_question(question), self.top_k if top_k is None else top_k)
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer a question from the index; the result carries citations, passages and timings."""
@@ -100,7 +110,7 @@ class Engine:
         """Yield Retrieved, then Token pieces (invalid citation markers held back), then Done."""
         question = check_question(question)
         t0 = time.perf_counter()
-        hits = self.retriever.retrieve(question, top_k or self.top_k)
+        hits = self.retriever.retrieve(question, self.top_k if top_k is None else top_k)
         passages = tuple(select_evidence(question, hits, self.embedder, self.evidence))
         t_retrieved = time.perf_counter()
         yield Retrieved(passages, t_retrieved - t0)
@@ -145,12 +155,20 @@ class Engine:
         grounded = support >= MIN_SUPPORT and not unsupported_numbers(claim, sources)
         if is_abstention(text, cited) or not grounded:
             return Answer(question, NOT_IN_ARTICLES, (), passages, True, timings, self.model_id, raw, support)
-        citations = tuple(Citation(n, passages[n - 1], highlight_spans(text, n, passages[n - 1])) for n in cited)
-        return Answer(question, text, citations, passages, False, timings, self.model_id, raw, support)
+        checks = verify_answer(text, passages)
+        text = " ".join(c.text for c in checks)
+        numbers = list(dict.fromkeys(n for c in checks for n in c.citations))
+        citations = tuple(
+            Citation(n, passages[n - 1], tuple(sorted({span for c in checks for m, span in c.highlights if m == n},
+                                                      key=lambda s: s.start)))
+            for n in numbers
+        )
+        return Answer(question, text, citations, passages, False, timings, self.model_id, raw, support, tuple(checks))
 
 
 def open_engine(index_path: str | Path, model: str | None = None, top_k: int = 5, max_tokens: int = 200,
-                embedder: Embedder | None = None, n_ctx: int = 4096) -> Engine:
+                embedder: Embedder | None = None, n_ctx: int = 4096,
+                retrieval: RetrievalSettings = RetrievalSettings()) -> Engine:
     """An engine over the index at ``index_path`` with the real models (loaded lazily).
 
     ``model`` is "quality" (default), "fast", or a path to a GGUF file; $RAG_MODEL is read when it is None.
@@ -162,4 +180,5 @@ def open_engine(index_path: str | Path, model: str | None = None, top_k: int = 5
     embedder = embedder or SentenceTransformerEmbedder()
     index = Index.open(index_path, expect_model_id=embedder.model_id)
     path, model_id = resolve_model(model)
-    return Engine(index, embedder, LlamaCppLLM(path, model_id, n_ctx=n_ctx), top_k=top_k, max_tokens=max_tokens)
+    return Engine(index, embedder, LlamaCppLLM(path, model_id, n_ctx=n_ctx), top_k=top_k, max_tokens=max_tokens,
+                  retrieval=retrieval)

@@ -60,7 +60,11 @@ class Index:
     def open(cls, path: str | Path, expect_model_id: str | None = None) -> "Index":
         path = Path(path)
         manifest = read_manifest(path)
-        emb = EmbeddingInfo(**manifest["embedding"])
+        try:
+            emb = EmbeddingInfo(**manifest["embedding"])
+            chunker = ChunkerSettings(**{k: v for k, v in manifest["chunker"].items() if k != "splitter"})
+        except (TypeError, ValueError, AttributeError) as e:
+            raise IndexCorrupt(f"index {path} has a damaged manifest ({e}); rebuild it with rag ingest") from e
         if expect_model_id is not None and emb.model_id != expect_model_id:
             raise IndexIncompatible(
                 f"index {path} was built with embedding model {emb.model_id!r}, not {expect_model_id!r}; "
@@ -84,8 +88,7 @@ class Index:
         if missing:
             raise IndexCorrupt(f"index {path} is damaged: chunks of unknown documents {sorted(missing)[:3]}")
         vectors = fidx.reconstruct_n(0, fidx.ntotal) if fidx.ntotal else np.zeros((0, emb.dim), np.float32)
-        index = cls(path, emb, ChunkerSettings(**{k: v for k, v in manifest["chunker"].items() if k != "splitter"}),
-                    documents, chunks, np.asarray(vectors, dtype=np.float32), manifest["generation"],
+        index = cls(path, emb, chunker, documents, chunks, np.asarray(vectors, dtype=np.float32), manifest["generation"],
                     manifest.get("created_at", ""))
         index._faiss = fidx
         return index

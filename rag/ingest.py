@@ -17,7 +17,7 @@ import numpy as np
 from .chunking import ChunkerSettings, ChunkTooLong, chunk_document, embedding_text
 from .embedding import Embedder
 from .errors import IndexIncompatible, RagError
-from .index import EmbeddingInfo, Index
+from .index import EmbeddingInfo, Index, read_manifest
 from .loaders import Loaded, load_documents
 from .textclean import clean_text
 from .types import Chunk, Document, IngestReport, Skipped
@@ -133,6 +133,7 @@ def remove_documents(index_path: str | Path, doc_ids: Iterable[str], expect_mode
     """Delete documents from an index; returns (removed, not found)."""
     index_path = Path(index_path)
     wanted = list(dict.fromkeys(doc_ids))
+    read_manifest(index_path)  # a clear error for a missing index, before the lock creates its folder
     with index_lock(index_path):
         index = Index.open(index_path, expect_model_id)
         removed = index.remove(wanted)

@@ -67,7 +67,7 @@ def read_text(path: Path) -> str:
     if b"\x00" in data[:8192]:
         raise ValueError("binary file (contains NUL bytes), not a text article")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark is not text
     except UnicodeDecodeError as e:
         raise ValueError(
             f"not UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start}); convert it to UTF-8 first"
@@ -142,10 +142,14 @@ def load_documents(paths: Iterable[str | Path]) -> Iterator[Loaded | Skipped]:
     A document id seen twice keeps its first occurrence.
     """
     seen: dict[str, str] = {}
+    files_read: set[Path] = set()
     for item in iter_files(paths):
         if isinstance(item, Skipped):
             yield item
             continue
+        if item.resolve() in files_read:
+            continue  # the same file named twice (e.g. a folder and a file in it)
+        files_read.add(item.resolve())
         if item.suffix.lower() == ".jsonl":
             results: Iterable[Loaded | Skipped] = load_jsonl(item)
         else:

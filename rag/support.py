@@ -42,7 +42,7 @@ def content_tokens(text: str) -> set[str]:
     return {t for t in tokens(text) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())}
 
 
-def _stem(t: str) -> str:
+def stem(t: str) -> str:
     for suffix in ("ing", "ed", "es", "s"):
         if len(t) > len(suffix) + 3 and t.endswith(suffix):
             return t[: -len(suffix)]
@@ -60,8 +60,8 @@ def support_score(claim: str, sources: Iterable[str]) -> float:
     source_tokens: set[str] = set()
     for s in sources:
         source_tokens |= content_tokens(s)
-    source_stems = {_stem(t) for t in source_tokens}
-    found = sum(1 for t in claim_tokens if t in source_tokens or (not _NUMBER.search(t) and _stem(t) in source_stems))
+    source_stems = {stem(t) for t in source_tokens}
+    found = sum(1 for t in claim_tokens if t in source_tokens or (not _NUMBER.search(t) and stem(t) in source_stems))
     return found / len(claim_tokens)
 
 
@@ -72,8 +72,8 @@ def novel_tokens(answer: str, question: str) -> set[str]:
     ['chairman', 'vice']
     """
     asked = content_tokens(question)
-    asked_stems = {_stem(t) for t in asked}
-    return {t for t in content_tokens(answer) if t not in asked and _stem(t) not in asked_stems}
+    asked_stems = {stem(t) for t in asked}
+    return {t for t in content_tokens(answer) if t not in asked and stem(t) not in asked_stems}
 
 
 def grounding(answer: str, question: str, sources: Iterable[str]) -> float:
@@ -108,8 +108,8 @@ def best_sentences(claim: str, text: str, sentences: Sequence[Span], limit: int 
     scored = []
     for s in sentences:
         sent_tokens = content_tokens(text[s.start : s.end])
-        stems = {_stem(t) for t in sent_tokens}
-        hits = sum(1 for t in claim_tokens if t in sent_tokens or _stem(t) in stems)
+        stems = {stem(t) for t in sent_tokens}
+        hits = sum(1 for t in claim_tokens if t in sent_tokens or stem(t) in stems)
         scored.append((hits / len(claim_tokens), -s.start, s))
     scored.sort(reverse=True)
     best = [s for score, _, s in scored[:limit] if score >= min_score]

@@ -115,7 +115,8 @@ class Answer:
     timings: Timings
     model_id: str
     raw_text: str = ""
-    support: float = 1.0  # share of the answer's content words found in the retrieved passages
+    support: float = 1.0  # share of the answer's new content words found in the retrieved passages
+    sentences: tuple[Any, ...] = ()  # rag.verify.SentenceCheck per answer sentence
 
     @property
     def cited_doc_ids(self) -> list[str]:
@@ -135,6 +136,7 @@ class Answer:
             "model_id": self.model_id,
             "raw_text": self.raw_text,
             "support": round(self.support, 3),
+            "sentences": [s.to_dict() for s in self.sentences],
         }
 
 

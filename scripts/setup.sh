@@ -23,7 +23,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 VPY="$VENV/bin/python"
-PIP=("$VPY" -m pip --disable-pip-version-check -q)
+PIP=(pip_quiet "$VPY" -m pip --disable-pip-version-check -q)
+# This machine's pip config names local indexes that may not exist; hide only that warning.
+pip_quiet() { "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2); }
 # Machines here keep a CPU build of torch in /opt/wheels.
 if [ -d /opt/wheels ] && [[ "${PIP_FIND_LINKS:-}" != */opt/wheels* ]]; then
   export PIP_FIND_LINKS="${PIP_FIND_LINKS:+$PIP_FIND_LINKS }/opt/wheels"
@@ -67,7 +69,8 @@ if [ "$installed" != "$LLAMA_VERSION" ] || [ ! -f "$VENV/.llama-$key" ]; then
 fi
 
 # 4. this project and its dependencies (editable), with the test extras.
-stamp="$VENV/.deps-$(sha256sum pyproject.toml | cut -c1-12)"
+# (the editable install maps the packages present when it ran: the stamp covers them too)
+stamp="$VENV/.deps-$( (cat pyproject.toml; ls -d */) | sha256sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   say "installing the project and its dependencies"
   "${PIP[@]}" install --find-links "$WHEELDIR" -e ".[test]"

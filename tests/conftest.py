@@ -39,3 +39,30 @@ def make_engine(index_path, embedder, replies, top_k=5):
     from rag.index import Index
 
     return Engine(Index.open(index_path), embedder, ScriptedLLM(replies), top_k=top_k)
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The bundled all-MiniLM-L6-v2, loaded once for the whole run."""
+    from rag.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_seeds_index(tmp_path_factory, real_embedder) -> Path:
+    """seeds/ ingested with the real embedder into a fresh index, once for the whole run."""
+    from rag.ingest import ingest
+
+    path = tmp_path_factory.mktemp("real") / "seeds"
+    report = ingest([SEEDS], path, real_embedder)
+    assert len(report.added) == 5, report.skipped
+    return path
+
+
+def require_model(name: str) -> None:
+    """Real-model tests fail (never skip) when a bundled model is missing."""
+    from rag.models import BUNDLED, is_fetched
+
+    if not is_fetched(BUNDLED[name]):
+        pytest.fail(f"the {name} model is not assembled; run: scripts/setup.sh (or rag models fetch {name})")

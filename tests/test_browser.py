@@ -1,6 +1,8 @@
 """End to end: the real page, real models (fast LLM), a real seeds index, driven in headless Chromium.
 
 Needs Debian's chromium (RAG_SETUP_BROWSER=1 scripts/setup.sh). Two questions; about a minute on 2 CPU cores.
+The fast model decodes greedily and answers "Who is Xu Qiliang?" with "vice chairman of China's Central
+Military Commission", which the sentence check verifies against the Moscow Times article.
 """
 from __future__ import annotations
 
@@ -84,10 +86,20 @@ def test_answer_with_highlighted_source_then_abstention(page, tmp_path):
     page.screenshot(path=str(tmp_path / "answer.png"))  # kept in the tmp dir for a look when an assertion fails
     answer = page.inner_text("#conversation .turn.current").lower()
     assert "vice chairman" in answer or "central military commission" in answer, answer
+    sentence = page.locator("#conversation .turn.current .sent.s1")
+    assert sentence.count() == 1, page.inner_html("#conversation")
     card = page.locator(f'#sources .src-card.cited[data-doc-id="{XU_DOC}"]')
     assert card.count() == 1, page.inner_html("#sources")
-    assert card.locator(".src-passage mark").first.is_visible()
-    marker = page.locator("#conversation .turn.current a.cite").first
+    mark = card.locator(".src-passage mark.s1").first  # the verified highlight backing answer sentence 1
+    assert mark.is_visible() and "vice chairman" in mark.inner_text().lower()
+    assert card.locator(".src-passage mark.guess").count() == 0
+
+    # hovering the sentence lights up the marks that back it (CSS :has, no script)
+    sentence.hover()
+    page.wait_for_function(
+        """d => getComputedStyle(document.querySelector(`#sources .src-card[data-doc-id="${d}"] mark.s1`))
+                  .backgroundColor === 'rgb(251, 191, 36)'""", arg=XU_DOC, timeout=5_000)
+    marker = sentence.locator("a.cite").first
     marker.click()
     assert page.url.endswith(marker.get_attribute("href"))
     SCREENSHOT.parent.mkdir(exist_ok=True)

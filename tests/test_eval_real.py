@@ -10,6 +10,7 @@ import pytest
 
 from eval.floors import check_floors, load_floors
 from eval.report import read_run
+from conftest import require_model
 from rag.cli import main as cli
 
 pytestmark = pytest.mark.real
@@ -18,16 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 FLOORS = ROOT / "eval" / "floors.json"
 
 
-@pytest.fixture(scope="module")
-def seeds_index(tmp_path_factory) -> Path:
-    """seeds/ ingested with the real embedder, once for this module."""
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.ingest import ingest
-
-    path = tmp_path_factory.mktemp("eval-real") / "idx"
-    report = ingest([ROOT / "seeds"], path, SentenceTransformerEmbedder())
-    assert len(report.added) == 5, report.skipped
-    return path
+@pytest.fixture
+def seeds_index(real_seeds_index) -> Path:
+    return real_seeds_index
 
 
 def run_against_floors(key: str, index: Path, out: Path):
@@ -48,10 +42,9 @@ def test_retrieval_floors_on_the_seeds_gold_set(seeds_index, tmp_path):
 
 
 def test_fast_model_floors_on_the_ci_subset(seeds_index, tmp_path):
-    from rag.models import BUNDLED, is_fetched
+    from rag.models import BUNDLED
 
-    if not is_fetched(BUNDLED["fast"]):
-        pytest.skip("the fast model is not assembled; run: rag models fetch fast")
+    require_model("fast")
     summary, results = run_against_floors("seeds_ci_fast", seeds_index, tmp_path / "run")
     assert summary.run.model_id == BUNDLED["fast"].model_id
     assert len(results) == 8 and all(r.answer is not None for r in results)

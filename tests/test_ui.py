@@ -17,9 +17,11 @@ from rag.types import Answer, Chunk, Citation, Document, Passage, Span, Timings
 from ui import app as ui_app
 from ui import articles, chat
 from ui.engines import Engines, as_engines, generation_lock
-from ui.highlight import claims_citing, guess_highlights, highlights_for
+from rag.verify import SentenceCheck
+from ui.highlight import Mark, card_marks, guess_highlights
 from ui.render import (
-    Turn, answer_html, conversation_html, highlight, source_card, sources_for_answer, sources_pending, timings_text,
+    Turn, answer_html, conversation_html, highlight, sentences_html, source_card, sources_for_answer, sources_pending,
+    timings_text,
 )
 
 XU_ANSWER = "Xu Qiliang is vice chairman of China's Central Military Commission [1]."
@@ -34,8 +36,13 @@ def passage(text="First sentence here. Xu Qiliang is vice chairman. Last one.", 
     return Passage(chunk, doc, score, rank)
 
 
-def answer(text, citations=(), passages=(), abstained=False):
-    return Answer("q", text, tuple(citations), tuple(passages), abstained, Timings(0.01, 0.5, 1.0, 1.5, 10, 5), "m")
+def answer(text, citations=(), passages=(), abstained=False, sentences=(), question="q"):
+    timings = Timings(0.01, 0.5, 1.0, 1.5, 10, 5)
+    return Answer(question, text, tuple(citations), tuple(passages), abstained, timings, "m", sentences=tuple(sentences))
+
+
+# offsets in passage()'s article: "HEADER\nFirst sentence here. Xu Qiliang is vice chairman. Last one.\nFOOTER"
+FIRST, XU, LAST = Span(7, 27), Span(28, 56), Span(57, 66)
 
 
 @pytest.fixture
@@ -56,7 +63,7 @@ def engines(fake_index, fake_embedder):
     return as_engines(make_engine(fake_index, fake_embedder, [XU_ANSWER]))
 
 
-@pytest.mark.parametrize("module", ["ui.render", "ui.highlight", "ui.chat", "rag.followup"])
+@pytest.mark.parametrize("module", ["ui.render", "ui.highlight", "ui.chat", "ui.style", "rag.followup"])
 def test_docstring_examples(module):
     import doctest
     import importlib
@@ -103,11 +110,11 @@ def test_card_of_untitled_article_shows_doc_id():
 
 def test_sources_for_answer_puts_cited_first_and_others_collapsed():
     ps = [passage(doc_id=f"d{i}", rank=i) for i in (1, 2, 3)]
-    html = sources_for_answer(answer("Xu Qiliang is vice chairman [2].", [Citation(2, ps[1])], ps))
+    html = sources_for_answer(answer("Xu Qiliang is vice chairman [2].", [Citation(2, ps[1], (XU,))], ps))
     cited, others = html.split('<details class="src-others">')
     assert 'id="src-2"' in cited and 'id="src-1"' not in cited
     assert 'id="src-1"' in others and 'id="src-3"' in others and "Other retrieved passages (2)" in others
-    assert "<mark>Xu Qiliang is vice chairman.</mark>" in cited  # highlight guessed from the claim
+    assert "<mark>Xu Qiliang is vice chairman.</mark>" in cited and "<mark" not in others
 
 
 def test_sources_for_abstention_shows_closest_passages():
@@ -135,19 +142,98 @@ def test_timings_text():
     assert timings_text(answer("x")) == "m · retrieval 0.01 s · first token 0.5 s · total 1.5 s"
 
 
-# ---- highlight choice ---------------------------------------------------------------------------------------
-def test_claims_citing_splits_answer_sentences():
-    text = "Xu is vice chairman [1]. He met Shoigu. [2] Both spoke [1][2]."
-    assert claims_citing(text, 1) == ["Xu is vice chairman.", "Both spoke."]
-    assert claims_citing(text, 2) == ["He met Shoigu.", "Both spoke."]
+# ---- sentences and their highlights ----------------------------------------------------------------------
+def check(text, citations=(1,), supported=True, repaired_from=(), highlights=()):
+    return SentenceCheck(text, tuple(citations), 1.0 if supported else 0.1, supported, tuple(repaired_from),
+                         tuple(highlights))
 
 
-def test_guess_uses_index_sentences_when_present_and_engine_highlights_win():
-    p = passage(sentences=(Span(7, 27), Span(28, 57), Span(58, 67)))
-    assert guess_highlights("Xu Qiliang is the vice chairman [1].", 1, p) == (Span(28, 57),)
-    assert guess_highlights("Something unrelated entirely [1].", 1, p) == ()
-    assert guess_highlights("[1]", 1, p, question="Who is Xu Qiliang?") == (Span(28, 57),)  # bare marker
-    assert highlights_for(Citation(1, p, (Span(7, 27),)), "Xu Qiliang is vice chairman [1].") == (Span(7, 27),)
+def test_unsupported_sentence_is_flagged_and_supported_ones_are_not():
+    html = sentences_html([check("Xu Qiliang is vice chairman [1]."), check("He likes penguins [1].", supported=False)])
+    first, second = html.split('</span> <span class="sent')
+    assert first.startswith('<span class="sent s1">') and "unverified" not in first
+    assert second.startswith(' s2 unverified" title="no cited passage states this">He likes penguins')
+    assert second.count('<span class="badge-unverified">unverified</span>') == 1
+
+
+def test_repaired_citation_carries_a_note():
+    html = sentences_html([check("Xu is vice chairman [1].", repaired_from=(3,)), check("He spoke [2].", (2,))])
+    assert '<a class="cite repaired" href="#src-1" title="citation corrected from [3]">[1]</a>' in html
+    assert '<a class="cite" href="#src-2" title="Show source 2">[2]</a>' in html
+    earlier = sentences_html([check("Xu [1].", repaired_from=(3, 4))], link_markers=False)
+    assert earlier == ('<span class="sent">Xu <span class="cite repaired" title="citation corrected from [3][4]">[1]</span>'
+                       ".</span>")
+
+
+def test_citation_added_by_the_check_is_shown_even_without_a_marker_in_the_text():
+    html = sentences_html([check("Xu is vice chairman.", (2,))])
+    assert 'href="#src-2" title="citation added: the model cited no passage here">[2]</a>' in html
+
+
+def test_sentence_text_is_escaped():
+    html = sentences_html([check('He said "<script>alert(1)</script>" & left [1].\nThen <b>more</b> [2].', (1, 2),
+                                 supported=False)])
+    assert "<script>" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&amp; left" in html and "&lt;b&gt;more" in html
+    assert '<a class="cite" href="#src-1"' in html and "<br>" in html
+
+
+def test_conversation_renders_sentences_once_the_answer_is_done():
+    sentences = (check("Xu Qiliang is vice chairman [1]."), check("He likes penguins [1].", supported=False))
+    text = " ".join(c.text for c in sentences)
+    done = conversation_html([Turn("Who is Xu?", text=text, sentences=sentences)])
+    assert '<span class="sent s1">' in done and "badge-unverified" in done
+    streaming = conversation_html([Turn("Who is Xu?", text=text, pending=True)])
+    assert 'class="sent' not in streaming and 'href="#src-1"' in streaming and 'class="cursor"' in streaming
+    earlier = conversation_html([Turn("Who is Xu?", text=text, sentences=sentences), Turn("And?", pending=True)])
+    assert '<span class="sent">' in earlier and "s1" not in earlier and "badge-unverified" in earlier
+
+
+def test_cards_mark_exactly_the_verified_highlights_tied_to_their_sentences():
+    p1, p2 = passage(doc_id="d1"), passage(doc_id="d2", rank=2)
+    sentences = [check("Xu Qiliang is vice chairman [1].", highlights=[(1, XU)]),
+                 check("Someone said something first [2][1].", (2, 1), highlights=[(2, FIRST), (1, XU), (1, LAST)])]
+    citations = [Citation(1, p1, (XU, LAST)), Citation(2, p2, (FIRST,))]
+    a = answer(" ".join(c.text for c in sentences), citations, [p1, p2], sentences=sentences)
+    assert card_marks(a, citations[0]) == (Mark(28, 56, (1, 2)), Mark(57, 66, (2,)))
+    html = sources_for_answer(a)
+    card1, card2 = html.split('id="src-2"')
+    excerpt1 = card1.split('<div class="src-passage">')[1].split("</div>")[0]
+    assert excerpt1 == ('First sentence here. <mark class="s1 s2" title="backs answer sentences 1, 2">Xu Qiliang is '
+                        'vice chairman.</mark> <mark class="s2" title="backs answer sentence 2">Last one.</mark>')
+    excerpt2 = card2.split('<div class="src-passage">')[1].split("</div>")[0]
+    assert excerpt2 == ('<mark class="s2" title="backs answer sentence 2">First sentence here.</mark> '
+                        "Xu Qiliang is vice chairman. Last one.")
+    assert "guess" not in html
+
+
+def test_fallback_guess_only_for_a_citation_without_highlights():
+    p = passage(sentences=(FIRST, XU, LAST))
+    assert guess_highlights(p, "Who is Xu Qiliang?") == (XU,)
+    assert guess_highlights(p, "Penguins on glaciers?") == ()
+    assert guess_highlights(passage(), "Who is Xu Qiliang?") == (XU,)  # index without sentences: split here
+    a = answer("Xu [1].", [Citation(1, p)], [p], sentences=[check("Xu [1].")], question="Who is Xu Qiliang?")
+    assert card_marks(a, a.citations[0]) == (Mark(28, 56, guess=True),)
+    assert '<mark class="guess" title="closest sentence to the question' in sources_for_answer(a)
+    verified = answer("Xu [1].", [Citation(1, p, (LAST,))], [p], question="Who is Xu Qiliang?")
+    assert card_marks(verified, verified.citations[0]) == (Mark(57, 66),)  # verified highlights win, even unlabelled
+
+
+def test_checked_answer_through_the_handler(fake_index, fake_embedder):
+    reply = ("Xu Qiliang is vice chairman of China's Central Military Commission [2]. "
+             "China and Russia held joint naval drills in the Sea of Japan [2]. "
+             "He also likes <b>penguins</b> and glaciers [1].")
+    engines = as_engines(make_engine(fake_index, fake_embedder, [reply]))
+    _, conv, sources, turns = list(chat.ask(engines, [], "Who is Xu Qiliang?"))[-1]
+    a = turns[0]
+    assert [c.supported for c in a.sentences] == [True, True, False] and a.sentences[0].repaired_from == (2,)
+    assert 'title="citation corrected from [2]">[1]</a>' in conv
+    assert ('<span class="sent s3 unverified" title="no cited passage states this">He also likes &lt;b&gt;penguins'
+            in conv)
+    assert "<b>" not in conv
+    xu_card = sources.split(f'data-doc-id="{XU_DOC}"')[1].split("</article>")[0]
+    assert '<mark class="s1" title="backs answer sentence 1">' in xu_card and "Central Military Commission" in xu_card
+    assert "guess" not in sources
 
 
 # ---- the ask handler ----------------------------------------------------------------------------------------
@@ -156,7 +242,7 @@ def test_ask_streams_sources_before_the_answer_ends(engines):
     box, conv, sources, turns = steps[-1]
     assert box == "" and len(turns) == 1 and turns[0].question == "Who is Xu Qiliang?"
     assert 'href="#src-1"' in conv and "vice chairman" in conv
-    assert f'data-doc-id="{XU_DOC}"' in sources and "<mark>" in sources
+    assert f'data-doc-id="{XU_DOC}"' in sources and '<mark class="s1"' in sources
     first_with_cards = next(i for i, s in enumerate(steps) if "src-card" in s[2])
     assert "answer in progress" in steps[first_with_cards][2]
     assert first_with_cards < len(steps) - 2 and "vice chairman" not in steps[first_with_cards][1]
@@ -355,12 +441,14 @@ def test_build_app_lays_out_and_wires_the_page(engines):
 def test_serve_warns_when_not_bound_to_localhost(monkeypatch, capsys, engines):
     import rag.engine
 
-    monkeypatch.setattr(rag.engine, "open_engine", lambda *a, **k: engines.base)
+    opened = []
+    monkeypatch.setattr(rag.engine, "open_engine", lambda *a, **k: opened.append(k) or engines.base)
     monkeypatch.setattr(ui_app, "warm_up", lambda engine: None)
     launched = []
     monkeypatch.setattr(ui_app, "launch", lambda app, host, port: launched.append((host, port)))
     assert ui_app.serve("idx", model="fast", host="0.0.0.0", port=9999) == 0
     assert "warning: serving on 0.0.0.0" in capsys.readouterr().err
-    assert ui_app.serve("idx", model="fast") == 0
+    assert ui_app.serve("idx", model="fast", top_k=3, max_tokens=120) == 0
     assert "warning" not in capsys.readouterr().err
     assert launched == [("0.0.0.0", 9999), ("127.0.0.1", 7860)]
+    assert opened == [{"top_k": 5, "max_tokens": 200}, {"top_k": 3, "max_tokens": 120}]

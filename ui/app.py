@@ -142,8 +142,11 @@ def warm_up(engine: Engine) -> None:
 
 
 def serve(index_path: str | Path, model: str | None = None, host: str = "127.0.0.1", port: int = 7860,
-          top_k: int = 5) -> int:
-    """Open the index with the real models, warm them up, and serve the page until Ctrl-C."""
+          top_k: int = 5, max_tokens: int = 200) -> int:
+    """Open the index with the real models, warm them up, and serve the page until Ctrl-C.
+
+    ``top_k`` passages go to the model, which writes at most ``max_tokens`` tokens per answer.
+    """
     from rag.engine import open_engine
     from rag.models import BUNDLED, DEFAULT_MODEL, MODEL_ENV
 
@@ -152,7 +155,7 @@ def serve(index_path: str | Path, model: str | None = None, host: str = "127.0.0
         print(f"warning: serving on {host}, not 127.0.0.1: anyone who can reach this address can ask questions, "
               "add and remove articles; there is no login", file=sys.stderr)
     name = model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
-    engine = open_engine(index_path, name, top_k=top_k)
+    engine = open_engine(index_path, name, top_k=top_k, max_tokens=max_tokens)
     print(f"loading the models ({engine.model_id})…", file=sys.stderr)
     warm_up(engine)
     engines = Engines(engine, name, choices=tuple(BUNDLED), load_llm=bundled_llm)

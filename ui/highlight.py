@@ -1,93 +1,59 @@
-"""Which sentences of a cited passage to highlight (pure text, no HTML).
+"""What to mark on a source card, and which answer sentences each mark backs (pure, no HTML).
 
-The engine fills ``Citation.highlights`` with the sentences backing a claim.
-While it leaves them empty, the page picks, for each answer sentence citing
-the passage, the passage sentence sharing the most content words with it.
+The engine checks every answer sentence against the passages it cites and
+puts the article sentences that back it in ``Citation.highlights``; those are
+marked exactly, each labelled with the answer sentences it backs. Only a
+citation the check found no backing sentence for gets a guess, marked as one:
+the passage sentence closest to the question.
 """
 from __future__ import annotations
 
-import re
-from typing import Sequence
+from dataclasses import dataclass
 
-from rag.types import Citation, Passage, Span
-
-_WORD = re.compile(r"\w+")
-_MARKER = re.compile(r"\[(\d+)\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+")
-STOPWORDS = frozenset(
-    "a an the and or but of to in on at by for with from as is are was were be been being has have had do does did "
-    "not no it its this that these those he she they them his her their who whom what which when where why how "
-    "said says will would can could should may might also than then there here into over about after before".split()
-)
-MIN_SHARED_WORDS = 2
+from rag.support import best_sentences
+from rag.textclean import split_sentences
+from rag.types import Answer, Citation, Passage, Span
 
 
-def content_words(text: str) -> set[str]:
-    """Lower-cased words that carry meaning.
+@dataclass(frozen=True)
+class Mark:
+    """A range of the article to mark: the answer sentences (1-based) it backs; ``guess`` when not verified."""
 
-    >>> sorted(content_words("Xu is the vice chairman [1]."))
-    ['1', 'chairman', 'vice', 'xu']
+    start: int
+    end: int
+    sentences: tuple[int, ...] = ()
+    guess: bool = False
+
+
+def card_marks(answer: Answer, citation: Citation) -> tuple[Mark, ...]:
+    """The verified highlights of ``citation``, each with the answer sentences citing it that it backs.
+
+    >>> from rag.types import Chunk, Document, Timings
+    >>> from rag.verify import SentenceCheck
+    >>> p = Passage(Chunk("d:0", "d", "A. B.", Span(0, 5), (Span(0, 2), Span(3, 5))), Document("d", "A. B."), 1.0, 1)
+    >>> checks = (SentenceCheck("A [1].", (1,), 1.0, True, (), ((1, Span(0, 2)),)),)
+    >>> a = Answer("q", "A [1].", (), (p,), False, Timings(), "m", sentences=checks)
+    >>> card_marks(a, Citation(1, p, (Span(0, 2),)))
+    (Mark(start=0, end=2, sentences=(1,), guess=False),)
     """
-    return {w.lower() for w in _WORD.findall(text) if w.lower() not in STOPWORDS}
+    if not citation.highlights:
+        return tuple(Mark(s.start, s.end, guess=True) for s in guess_highlights(citation.passage, answer.question))
+    backs: dict[Span, list[int]] = {}
+    for i, check in enumerate(answer.sentences, 1):
+        for number, span in check.highlights:
+            if number == citation.number:
+                backs.setdefault(span, []).append(i)
+    return tuple(Mark(s.start, s.end, tuple(backs.get(s, ()))) for s in citation.highlights)
 
 
-def claims_citing(answer_text: str, number: int) -> list[str]:
-    """The sentences of the answer that carry the marker [number], markers removed.
-
-    >>> claims_citing("Xu is vice chairman [1]. He met Shoigu [2][1]. Fine.", 1)
-    ['Xu is vice chairman.', 'He met Shoigu.']
-    """
-    out = []
-    for sentence in _split_answer(answer_text):
-        if str(number) in _MARKER.findall(sentence):
-            out.append(re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", sentence)).strip())
-    return out
+def guess_highlights(passage: Passage, question: str) -> tuple[Span, ...]:
+    """The passage sentence sharing the most content words with ``question``, if one shares enough."""
+    return best_sentences(question, passage.document.text, passage_sentences(passage), limit=1)
 
 
 def passage_sentences(passage: Passage) -> tuple[Span, ...]:
     """The passage's sentences as spans of the original article (split here when the index has none)."""
-    if passage.chunk.sentences:
-        return passage.chunk.sentences
-    span, text = passage.chunk.span, passage.document.text
-    out, start = [], span.start
-    for m in _SENTENCE_END.finditer(text, span.start, span.end):
-        out.append(Span(start, m.start()))
-        start = m.end()
-    if start < span.end:
-        out.append(Span(start, span.end))
-    return tuple(s for s in out if s.end > s.start)
-
-
-def guess_highlights(answer_text: str, number: int, passage: Passage, question: str = "") -> tuple[Span, ...]:
-    """For each claim citing [number], the passage sentence sharing the most content words with it.
-
-    When no claim matches (e.g. the answer is a bare "[1]"), the sentence best matching ``question``.
-    """
-    sentences = passage_sentences(passage)
-    words = [content_words(passage.document.text[s.start : s.end]) for s in sentences]
-
-    def best_for(text: str) -> Span | None:
-        want = content_words(text)
-        best = max(range(len(sentences)), key=lambda i: len(want & words[i]), default=None)
-        return sentences[best] if best is not None and len(want & words[best]) >= MIN_SHARED_WORDS else None
-
-    chosen = {s: None for s in map(best_for, claims_citing(answer_text, number)) if s is not None}
-    if not chosen and question:
-        chosen = {s: None for s in [best_for(question)] if s is not None}
-    return tuple(sorted(chosen, key=lambda s: s.start))
-
-
-def highlights_for(citation: Citation, answer_text: str, question: str = "") -> tuple[Span, ...]:
-    """The engine's highlights when it gave some, else the guess."""
-    return getattr(citation, "highlights", ()) or guess_highlights(answer_text, citation.number, citation.passage,
-                                                                   question)
-
-
-def _split_answer(text: str) -> Sequence[str]:
-    # a sentence ends after its punctuation and any markers that follow it: "... chairman. [1] He ..."
-    parts = re.split(r"(?<=[.!?])((?:\s*\[\d+\])*)\s+", text.strip())
-    sentences = [parts[0]] if parts else []
-    for i in range(1, len(parts), 2):
-        sentences[-1] += parts[i]
-        sentences.append(parts[i + 1])
-    return [s for s in sentences if s.strip()]
+    span = passage.chunk.span
+    return passage.chunk.sentences or tuple(
+        Span(a, b) for a, b in split_sentences(passage.document.text, span.start, span.end)
+    )

@@ -12,9 +12,11 @@ from typing import Iterable, Sequence
 
 from rag.types import Answer, Passage, Span, Timings
 
-from .highlight import highlights_for
+from .highlight import Mark, card_marks
 
 _MARKER = re.compile(r"\[(\d+)\]")
+UNVERIFIED_TITLE = "no cited passage states this"
+GUESS_TITLE = "closest sentence to the question: no sentence of this passage matched the answer"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Turn:
     meta: str = ""  # model and timings, shown small
     pending: bool = False
     status: str = ""  # what is happening while pending ("Searching the articles…")
+    sentences: tuple = ()  # rag.verify.SentenceCheck per sentence of the finished answer
 
 
 def esc(text: object) -> str:
@@ -40,59 +43,113 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _pair(span) -> tuple[int, int]:
-    return (span.start, span.end) if isinstance(span, Span) else (int(span[0]), int(span[1]))
+def _mark(span) -> Mark:
+    if isinstance(span, Mark):
+        return span
+    if isinstance(span, Span):
+        return Mark(span.start, span.end)
+    return Mark(int(span[0]), int(span[1]))
+
+
+def _mark_tag(covering: Sequence[Mark]) -> str:
+    sentences = sorted({i for m in covering for i in m.sentences})
+    classes = [f"s{i}" for i in sentences]
+    title = ""
+    if all(m.guess for m in covering):
+        classes.insert(0, "guess")
+        title = f' title="{esc(GUESS_TITLE)}"'
+    elif sentences:
+        title = f' title="backs answer sentence{"s" if len(sentences) > 1 else ""} {", ".join(map(str, sentences))}"'
+    cls = f' class="{" ".join(classes)}"' if classes else ""
+    return f"<mark{cls}{title}>"
 
 
 def highlight(text: str, spans: Iterable, offset: int = 0, regions: Iterable = ()) -> str:
     """``text`` escaped, with ``spans`` wrapped in <mark> and ``regions`` in <span class="in-passage">.
 
-    Spans and regions are offsets in a larger text of which ``text`` starts at ``offset``; parts outside are clipped.
+    Spans (Span, (start, end) or Mark) and regions are offsets in a larger text of which ``text`` starts at
+    ``offset``; parts outside are clipped. A mark names the answer sentences it backs (class ``s1``…).
 
     >>> highlight("Hi <you>. Bye.", [Span(10, 14)], offset=0, regions=[(0, 9)])
     '<span class="in-passage">Hi &lt;you&gt;.</span> <mark>Bye.</mark>'
     >>> highlight("abc", [(5, 9)], offset=4)
     'a<mark>bc</mark>'
+    >>> highlight("A. B.", [Mark(0, 2, sentences=(1,))])
+    '<mark class="s1" title="backs answer sentence 1">A.</mark> B.'
     """
     n = len(text)
-
-    def clip(ranges: Iterable) -> list[tuple[int, int]]:
-        pairs = sorted((max(a - offset, 0), min(b - offset, n)) for a, b in map(_pair, ranges))
-        return [(a, b) for a, b in pairs if a < b]
-
-    marks, regs = clip(spans), clip(regions)
-    cuts = sorted({0, n, *(x for m in marks for x in m), *(x for r in regs for x in r)})
+    marks = [m for m in (_mark(s) for s in spans) if max(m.start - offset, 0) < min(m.end - offset, n)]
+    regs = [(a, b) for a, b in ((max(_mark(r).start - offset, 0), min(_mark(r).end - offset, n)) for r in regions)
+            if a < b]
+    local = [(max(m.start - offset, 0), min(m.end - offset, n), m) for m in marks]
+    cuts = sorted({0, n, *(x for a, b, _ in local for x in (a, b)), *(x for r in regs for x in r)})
     # label each piece between cuts, then join neighbours with the same label so tags never split needlessly
-    pieces: list[tuple[tuple[bool, bool], int, int]] = []
+    pieces: list[tuple[tuple, int, int]] = []
     for a, b in zip(cuts, cuts[1:]):
-        label = (any(s <= a and b <= e for s, e in marks), any(s <= a and b <= e for s, e in regs))
+        covering = tuple(m for s, e, m in local if s <= a and b <= e)
+        label = (_mark_tag(covering) if covering else "", any(s <= a and b <= e for s, e in regs))
         if pieces and pieces[-1][0] == label:
             pieces[-1] = (label, pieces[-1][1], b)
         else:
             pieces.append((label, a, b))
     out = []
-    for (marked, in_region), a, b in pieces:
+    for (tag, in_region), a, b in pieces:
         piece = esc(text[a:b])
-        if marked:
-            piece = f"<mark>{piece}</mark>"
+        if tag:
+            piece = f"{tag}{piece}</mark>"
         if in_region:
             piece = f'<span class="in-passage">{piece}</span>'
         out.append(piece)
     return "".join(out)
 
 
+def _marker_html(number: str | int, link: bool, note: str = "") -> str:
+    cls = "cite repaired" if note else "cite"
+    if link:
+        return f'<a class="{cls}" href="#src-{number}" title="{esc(note or f"Show source {number}")}">[{number}]</a>'
+    title = f' title="{esc(note)}"' if note else ""
+    return f'<span class="{cls}"{title}>[{number}]</span>'
+
+
+def _markers(escaped: str, link: bool, note: str = "") -> str:
+    return _MARKER.sub(lambda m: _marker_html(m.group(1), link, note), escaped)
+
+
 def answer_html(text: str, link_markers: bool = True) -> str:
-    """The answer escaped, paragraphs kept, each [n] turned into a link to source card n.
+    """The answer escaped, paragraphs kept, each [n] turned into a link to source card n (while it streams).
 
     >>> answer_html("Xu <b> [2].")
     'Xu &lt;b&gt; <a class="cite" href="#src-2" title="Show source 2">[2]</a>.'
     """
-    body = esc(text.strip())
-    if link_markers:
-        body = _MARKER.sub(r'<a class="cite" href="#src-\1" title="Show source \1">[\1]</a>', body)
-    else:
-        body = _MARKER.sub(r'<span class="cite">[\1]</span>', body)
-    return body.replace("\n", "<br>")
+    return _markers(esc(text.strip()), link_markers).replace("\n", "<br>")
+
+
+def sentence_html(check, index: int = 0, link_markers: bool = True) -> str:
+    """One checked answer sentence (a rag.verify.SentenceCheck): its markers, a corrected citation noted in the
+    marker's title, an unsupported sentence flagged. ``index`` > 0 ties it to the marks it backs (class ``s<index>``).
+
+    >>> from rag.verify import SentenceCheck
+    >>> sentence_html(SentenceCheck("Xu <b> [1].", (1,), 1.0, True), 2)
+    '<span class="sent s2">Xu &lt;b&gt; <a class="cite" href="#src-1" title="Show source 1">[1]</a>.</span>'
+    """
+    note = f"citation corrected from {''.join(f'[{n}]' for n in check.repaired_from)}" if check.repaired_from else ""
+    body = _markers(esc(check.text.strip()), link_markers, note).replace("\n", "<br>")
+    shown = {int(n) for n in _MARKER.findall(check.text)}
+    added = [n for n in check.citations if n not in shown]  # cited by the check, absent from the text
+    if added:
+        body += " " + "".join(_marker_html(n, link_markers, note or "citation added: the model cited no passage here")
+                              for n in added)
+    classes = ["sent", *([f"s{index}"] if index else []), *([] if check.supported else ["unverified"])]
+    title = ""
+    if not check.supported:
+        body += ' <span class="badge-unverified">unverified</span>'
+        title = f' title="{esc(UNVERIFIED_TITLE)}"'
+    return f'<span class="{" ".join(classes)}"{title}>{body}</span>'
+
+
+def sentences_html(sentences: Sequence, link_markers: bool = True) -> str:
+    """A finished answer, sentence by sentence (see ``sentence_html``)."""
+    return " ".join(sentence_html(c, i if link_markers else 0, link_markers) for i, c in enumerate(sentences, 1))
 
 
 def source_title(passage: Passage) -> str:
@@ -125,7 +182,8 @@ def excerpt_html(passage: Passage, spans: Sequence = ()) -> str:
 
 
 def source_card(number: int, passage: Passage, spans: Sequence = (), cited: bool = False) -> str:
-    """One source: title, outlet, date, score, the passage with ``spans`` marked, and the full article on demand."""
+    """One source: title, outlet, date, score, the passage with ``spans`` (Span or Mark) marked, and the full
+    article on demand."""
     doc, span = passage.document, passage.chunk.span
     meta = [esc(x) for x in (doc.outlet, doc.date) if x]
     meta.append(f"relevance {passage.score:.2f}")
@@ -161,8 +219,7 @@ def sources_for_answer(answer: Answer) -> str:
         cards = "".join(source_card(n, p) for n, p in enumerate(passages, 1))
         return _panel("Closest passages <small>they do not answer the question</small>", cards, "abstained")
     cited_numbers = [c.number for c in answer.citations]
-    cards = "".join(source_card(c.number, c.passage, highlights_for(c, answer.text, answer.question), cited=True)
-                    for c in answer.citations)
+    cards = "".join(source_card(c.number, c.passage, card_marks(answer, c), cited=True) for c in answer.citations)
     if not cards:
         cards = '<p class="src-empty">The answer cites no passage; check it against the passages below.</p>'
     others = [(n, p) for n, p in enumerate(passages, 1) if n not in cited_numbers]
@@ -215,6 +272,8 @@ def turn_html(turn: Turn, current: bool) -> str:
         parts.append(f'<div class="notice error">{esc(turn.error)}</div>')
     elif turn.abstained:
         parts.append(NOT_IN_ARTICLES_HTML)
+    elif turn.sentences and not turn.pending:
+        parts.append(f'<div class="a">{sentences_html(turn.sentences, link_markers=current)}</div>')
     elif turn.text:
         cursor = '<span class="cursor"></span>' if turn.pending else ""
         parts.append(f'<div class="a">{answer_html(turn.text, link_markers=current)}{cursor}</div>')

@@ -1,5 +1,25 @@
 """The page's CSS (a Python string, so it ships with the package without package-data settings)."""
 
+LINKED_SENTENCES = 40  # answer sentences whose marks light up with them on hover (CSS :has, no script)
+
+
+def sentence_links(n: int = LINKED_SENTENCES) -> str:
+    """Hovering answer sentence i lights up the marks (class s<i>) that back it, and hovering a mark its sentence.
+
+    >>> print(sentence_links(1))
+    body:has(#conversation .turn.current .sent:hover) #sources mark:not(.guess) { background: #fef3c7; }
+    body:has(#conversation .sent.s1:hover) #sources mark.s1 { background: #fbbf24; box-shadow: 0 0 0 2px #f59e0b; }
+    body:has(#sources mark.s1:hover) #conversation .sent.s1 { background: #fde68a; }
+    """
+    lit = ", ".join(f"body:has(#conversation .sent.s{i}:hover) #sources mark.s{i}" for i in range(1, n + 1))
+    back = ", ".join(f"body:has(#sources mark.s{i}:hover) #conversation .sent.s{i}" for i in range(1, n + 1))
+    return (
+        "body:has(#conversation .turn.current .sent:hover) #sources mark:not(.guess) { background: #fef3c7; }\n"
+        f"{lit} {{ background: #fbbf24; box-shadow: 0 0 0 2px #f59e0b; }}\n"
+        f"{back} {{ background: #fde68a; }}"
+    )
+
+
 CSS = """
 .gradio-container { max-width: 1440px !important; margin: 0 auto !important; }
 #page-header h1 { font-size: 1.6rem; margin: 0 0 .15rem 0; }
@@ -22,6 +42,16 @@ a.cite, span.cite {
   padding: 0 .2em; margin-left: .1em; border-radius: 4px; background: #e0e7ff; color: #3730a3;
 }
 a.cite:hover { background: #c7d2fe; }
+.sent { border-radius: 3px; transition: background-color .15s; }
+.turn.current .sent:hover { background: #fef9c3; }
+.sent.unverified { text-decoration: underline dotted #b45309; text-decoration-thickness: 1.5px;
+  text-underline-offset: 3px; cursor: help; }
+.sent.unverified .cite { display: inline-block; }
+.badge-unverified {
+  display: inline-block; font-size: .68rem; line-height: 1.25; padding: 0 .4em; margin-left: .25em; font-weight: 500;
+  border: 1px solid #fcd34d; border-radius: 999px; background: #fffbeb; color: #92400e; vertical-align: .15em;
+}
+a.cite.repaired, span.cite.repaired { background: transparent; box-shadow: inset 0 0 0 1px #a5b4fc; }
 .cursor::after { content: "▍"; animation: blink 1s steps(1) infinite; color: var(--color-accent); }
 @keyframes blink { 50% { opacity: 0; } }
 .notice { padding: .55rem .8rem; border-radius: 6px; margin: .4rem 0; font-size: .95rem; }
@@ -56,6 +86,9 @@ a.cite:hover { background: #c7d2fe; }
 .src-others { margin-top: .6rem; }
 .src-others > summary { font-size: .9rem; margin-bottom: .5rem; }
 .src-others .src-card { opacity: .85; }
-.sources mark { background: #fde68a; color: #1f2937; padding: 0 .1em; border-radius: 2px; }
+.sources mark {
+  background: #fde68a; color: #1f2937; padding: 0 .1em; border-radius: 2px; transition: background-color .15s;
+}
+.sources mark.guess { background: transparent; border-bottom: 2px dashed #d97706; border-radius: 0; }
 .in-passage { background: rgba(99, 102, 241, .10); }
-"""
+""" + sentence_links()

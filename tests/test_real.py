@@ -1,0 +1,66 @@
+"""The whole pipeline with the real models: the bundled embedder, FAISS and the default (quality) LLM.
+
+Few and small on purpose: each answer takes a few seconds on 2 cores.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import require_model
+
+pytestmark = pytest.mark.real
+
+XU = "004_4f88f7a8625b6b03"
+
+
+@pytest.fixture(scope="module")
+def engine(real_seeds_index, real_embedder):
+    from rag import open_engine
+
+    require_model("quality")
+    return open_engine(real_seeds_index, "quality", embedder=real_embedder)
+
+
+@pytest.mark.parametrize("question, expected, doc_id", [
+    ("Who is Xu Qiliang?", ["vice chairman", "central military commission"], XU),
+    ("What did the Chinese Communist Party warn the US not to do?", ["play with fire"], "000_d9ac26facaa1f05c"),
+    ("Which news agency reported Shoigu's remarks?", ["tass"], XU),
+    ("What joint military exercise did Russia announce after the meeting between Putin and Zhang Youxia?",
+     ["interaction-2022"], "001_80ea79b3f3bb210f"),
+])
+def test_answers_name_the_fact_and_cite_the_right_article(engine, question, expected, doc_id):
+    answer = engine.ask(question)
+    assert not answer.abstained, answer.raw_text
+    text = answer.text.lower()
+    assert any(e in text for e in expected), answer.text
+    assert doc_id in answer.cited_doc_ids, (answer.text, answer.cited_doc_ids)
+    cited = next(c for c in answer.citations if c.passage.doc_id == doc_id)
+    article = cited.passage.document.text
+    assert cited.highlights, "a citation highlights the sentences that back it"
+    assert all(0 <= h.start < h.end <= len(article) for h in cited.highlights)
+    assert answer.timings.first_token_s > 0 and answer.timings.total_s >= answer.timings.first_token_s
+    assert answer.timings.prompt_tokens > 0
+
+
+def test_question_not_answered_by_the_articles_abstains(engine):
+    answer = engine.ask("What is the population of Russia?")
+    assert answer.abstained, answer.raw_text
+    assert answer.citations == ()
+    assert "not in the articles" in answer.text.lower()
+    assert answer.passages, "the closest passages are still returned"
+
+
+def test_cli_ask_json_and_streaming(real_seeds_index, capsys):
+    from rag.cli import main
+
+    require_model("fast")
+    assert main(["ask", "Who is Xu Qiliang?", "--index", str(real_seeds_index), "--model", "fast", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"answer", "citations", "passages", "abstained", "timings", "model_id"} <= result.keys()
+    assert result["model_id"].startswith("qwen2.5-coder-0.5b")
+    assert main(["ask", "Who is Xu Qiliang?", "--index", str(real_seeds_index), "--model", "fast"]) == 0
+    out = capsys.readouterr().out
+    assert ("Sources:" in out) or ("Closest passages found:" in out)
+    assert "first token" in out

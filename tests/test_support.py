@@ -1,0 +1,71 @@
+"""Lexical grounding: tokens, support, what an answer adds, numbers, best sentences."""
+from __future__ import annotations
+
+import pytest
+
+from rag.support import best_sentences, content_tokens, grounding, novel_tokens, support_score, tokens, unsupported_numbers
+from rag.textclean import split_sentences
+from rag.types import Span
+
+SOURCE = "Xu Qiliang, vice chairman of the commission, met Shoigu in Moscow in 2023."
+
+
+def test_tokens_are_lowercased_with_possessives_folded():
+    assert tokens("China’s 2 U.S. drills") == ["china", "2", "u", "s", "drills"]
+    assert tokens("Russia's navy_base, 3.5%") == ["russia", "navy", "base", "3", "5"]
+    assert tokens("") == []
+
+
+def test_content_tokens_drop_stopwords_and_single_letters():
+    assert content_tokens("The articles say that a U.S. envoy met 5 officials") == {"envoy", "met", "5", "officials"}
+
+
+def test_support_score():
+    assert support_score("Xu Qiliang is vice chairman.", [SOURCE]) == 1.0
+    assert support_score("Xu Qiliang met leaders", ["Xu Qiliang meets leader"]) == 0.75  # "met" is not "meet"
+    assert support_score("Penguins dance", [SOURCE]) == 0.0
+    assert support_score("the of and", [SOURCE]) == 1.0  # nothing to check
+    assert support_score("Xu met Shoigu", ["Xu spoke.", "Shoigu met him."]) == 1.0  # sources are pooled
+
+
+def test_support_matches_stems_but_numbers_exactly():
+    assert support_score("Chairmen meeting", ["chairman meets"]) == 0.5  # "chairmen" is not a suffix form
+    assert support_score("talks continued", ["the talk continues"]) == 1.0
+    assert support_score("in 2024", [SOURCE]) == 0.0
+    assert support_score("in 2023", [SOURCE]) == 1.0
+
+
+def test_novel_tokens_are_what_the_question_did_not_ask():
+    assert novel_tokens("Xu Qiliang is vice chairman.", "Who is Xu Qiliang?") == {"vice", "chairman"}
+    assert novel_tokens("Talks happened", "Did the talk happen?") == set()  # stems count as asked
+
+
+def test_grounding_of_an_answer_that_only_echoes_the_question_is_zero():
+    assert grounding("Xu Qiliang is Xu Qiliang.", "Who is Xu Qiliang?", [SOURCE]) == 0.0
+
+
+def test_grounding_scores_only_what_the_answer_adds():
+    q = "Who is Xu Qiliang?"
+    assert grounding("Xu Qiliang is vice chairman.", q, [SOURCE]) == 1.0
+    assert grounding("Xu Qiliang is a famous poet.", q, [SOURCE]) == 0.0
+    assert grounding("Xu Qiliang is a vice chairman and poet.", q, [SOURCE]) == pytest.approx(2 / 3)
+    assert grounding("Russia has 144 million people.", "What is Russia's population?", ["Russia and China met."]) == 0.0
+
+
+def test_unsupported_numbers():
+    assert unsupported_numbers("about 144 million in 2023", ["in 2023 the talks"]) == ["144"]
+    assert unsupported_numbers("in 2023", [SOURCE]) == []
+    assert unsupported_numbers("no numbers at all", []) == []
+    assert unsupported_numbers("3.5 percent", ["3 of 5"]) == []  # tokens, not numbers with decimals
+
+
+def test_best_sentences_pick_the_sentences_sharing_most_words():
+    text = "The weather was cold. Xu Qiliang is vice chairman. Shoigu visited Beijing. Xu met Shoigu."
+    spans = tuple(Span(a, b) for a, b in split_sentences(text))
+    picked = best_sentences("Xu Qiliang is vice chairman", text, spans)
+    assert [text[s.start : s.end] for s in picked] == ["Xu Qiliang is vice chairman."]
+    two = best_sentences("Shoigu visited Xu", text, spans)
+    assert [text[s.start : s.end] for s in two] == ["Shoigu visited Beijing.", "Xu met Shoigu."]  # article order
+    assert best_sentences("Shoigu visited Xu", text, spans, limit=1) == (spans[2],)  # a tie goes to the earlier one
+    assert best_sentences("", text, spans) == () and best_sentences("Xu", text, ()) == ()
+    assert best_sentences("Penguins dance", text, spans) == ()
