@@ -8,9 +8,6 @@ from __future__ import annotations
 import re
 
 from .prompt import ABSTAIN_TEXT
-from .support import best_sentences
-from .textclean import split_sentences
-from .types import Passage, Span
 
 # [1]  [1, 2]  [1][2]  [Passage 2]  [passages 1 and 3]  [1-2]
 MARKER = re.compile(
@@ -133,13 +130,3 @@ def strip_markers(text: str) -> str:
     """
     return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip()
 
-
-def highlight_spans(answer: str, number: int, passage: Passage) -> tuple[Span, ...]:
-    """Sentences of the cited passage (original offsets) that best match the answer sentences citing [number]."""
-    claims = [answer[a:b] for a, b in split_sentences(answer) if f"[{number}]" in answer[a:b]] or [answer]
-    text, sentences = passage.document.text, passage.chunk.sentences
-    found: dict[int, Span] = {}
-    for claim in claims:
-        for span in best_sentences(strip_markers(claim), text, sentences):
-            found[span.start] = span
-    return tuple(found[k] for k in sorted(found))

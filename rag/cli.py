@@ -247,7 +247,8 @@ def cmd_serve(args) -> int:
         from ui.app import serve
     except ImportError as e:
         raise RagError(f"the web UI is not available ({e}); run scripts/setup.sh") from e
-    return serve(args.index, model=args.model, host=args.host, port=args.port, top_k=args.top_k) or 0
+    return serve(args.index, model=args.model, host=args.host, port=args.port, top_k=args.top_k,
+                 max_tokens=args.max_tokens) or 0
 
 
 def cmd_eval(args) -> int:

@@ -13,7 +13,7 @@ from .errors import BadQuestion
 from .evidence import EvidenceSettings, select_evidence
 from .index import Index
 from .llm import LLM
-from .prompt import build_messages
+from .prompt import as_given, build_messages
 from .retrieve import RetrievalSettings, Retriever
 from .support import grounding, unsupported_numbers
 from .types import Answer, Citation, Passage, Timings
@@ -150,7 +150,7 @@ class Engine:
     def _finish(self, question: str, raw: str, passages: tuple[Passage, ...], timings: Timings) -> Answer:
         text, cited = resolve_markers(raw, len(passages))
         claim = strip_markers(text)
-        sources = [p.text for p in passages]
+        sources = [as_given(p) for p in passages]
         support = grounding(claim, question, sources)  # 0.0 when the answer only echoes the question
         grounded = support >= MIN_SUPPORT and not unsupported_numbers(claim, sources)
         if is_abstention(text, cited) or not grounded:

@@ -21,6 +21,12 @@ def source_line(passage: Passage) -> str:
     return f"(Source: {meta})" if meta else ""
 
 
+def as_given(passage: Passage) -> str:
+    """What the model saw of a passage: its text, then its source line (what answers may draw on)."""
+    source = source_line(passage)
+    return f"{passage.text}\n{source}" if source else passage.text
+
+
 def format_passages(passages: Sequence[Passage]) -> str:
     """Number passages from 1 in the order given; the text comes first, its source after.
 
@@ -29,11 +35,7 @@ def format_passages(passages: Sequence[Passage]) -> str:
     >>> format_passages([])
     ''
     """
-    blocks = []
-    for n, p in enumerate(passages, 1):
-        source = source_line(p)
-        blocks.append(f"[{n}] {p.text}" + (f"\n{source}" if source else ""))
-    return "\n\n".join(blocks)
+    return "\n\n".join(f"[{n}] {as_given(p)}" for n, p in enumerate(passages, 1))
 
 
 def build_messages(question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:

@@ -22,6 +22,8 @@ him himself his how i if in into is it its itself just me more most my myself no
 other our ours ourselves out over own same she should so some such than that the their theirs them themselves then
 there these they this those through to too under until up very was we were what when where which while who whom why
 will with would you your yours yourself said says say according article articles passage passages one two
+state states stated mention mentions mentioned describe describes described indicate indicates indicated note notes
+noted report reports reported provide provides provided text texts source sources refer refers referred
 """.split())
 
 
@@ -43,10 +45,16 @@ def content_tokens(text: str) -> set[str]:
 
 
 def stem(t: str) -> str:
+    """A crude suffix stripper, enough to match "involves" with "involve" and "uses" with "use".
+
+    >>> [stem(w) for w in ("involves", "involve", "uses", "use", "talks", "meeting")]
+    ['involv', 'involv', 'use', 'use', 'talk', 'meet']
+    """
     for suffix in ("ing", "ed", "es", "s"):
-        if len(t) > len(suffix) + 3 and t.endswith(suffix):
-            return t[: -len(suffix)]
-    return t
+        if len(t) > len(suffix) + 2 and t.endswith(suffix):
+            t = t[: -len(suffix)]
+            break
+    return t[:-1] if len(t) > 3 and t.endswith("e") else t
 
 
 def support_score(claim: str, sources: Iterable[str]) -> float:

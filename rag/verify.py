@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from .cite import MARKER, marker_numbers, strip_markers
+from .prompt import as_given
 from .support import best_sentences, content_tokens, support_score, unsupported_numbers
 from .textclean import split_sentences
 from .types import Passage, Span
@@ -91,14 +92,15 @@ def check_sentence(sentence: str, passages: Sequence[Passage]) -> SentenceCheck:
         (n, span) for n in numbers
         for span in best_sentences(claim, passages[n - 1].document.text, passages[n - 1].chunk.sentences)
     )
-    text = _with_markers(sentence, numbers) if repaired else sentence
+    text = _with_markers(sentence, numbers) if list(numbers) != cited else sentence
     return SentenceCheck(text, tuple(numbers), support, support >= SUPPORTED, repaired, highlights)
 
 
 def _score(claim: str, passage: Passage) -> float:
-    if unsupported_numbers(claim, [passage.text]):
+    given = as_given(passage)
+    if unsupported_numbers(claim, [given]):
         return 0.0
-    return support_score(claim, [passage.text])
+    return support_score(claim, [given])
 
 
 def verify_answer(text: str, passages: Sequence[Passage]) -> list[SentenceCheck]:

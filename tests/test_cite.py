@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.cite import StreamFilter, highlight_spans, is_abstention, marker_numbers, resolve_markers, strip_markers
+from rag.cite import StreamFilter, is_abstention, marker_numbers, resolve_markers, strip_markers
 from rag.textclean import split_sentences
 from rag.types import Chunk, Document, Passage, Span
 
@@ -129,25 +129,3 @@ def test_strip_markers():
     assert strip_markers("Xu is vice chairman [1][2].") == "Xu is vice chairman."
     assert strip_markers("A [1], b [Passage 2]. c [1-2]") == "A, b. c"
     assert strip_markers("No markers here.") == "No markers here."
-
-
-# ---- highlights ----------------------------------------------------------------------
-def test_highlights_are_the_cited_passages_sentences_matching_the_claim():
-    p = passage(offset=10)
-    text = p.document.text
-    answer = "Xu Qiliang is vice chairman [1]. Shoigu met him in Moscow [2]."
-    spans = highlight_spans(answer, 1, p)
-    assert [text[s.start : s.end] for s in spans] == ["Xu Qiliang is vice chairman of the commission."]
-    assert spans[0].start == 10
-    spans2 = highlight_spans(answer, 2, p)
-    assert [text[s.start : s.end] for s in spans2] == ["Shoigu met Xu in Moscow on Tuesday."]
-
-
-def test_highlights_use_the_whole_answer_when_no_sentence_carries_the_marker():
-    p = passage()
-    spans = highlight_spans("The weather was cold.", 1, p)
-    assert [p.document.text[s.start : s.end] for s in spans] == ["The weather in Moscow was cold."]
-
-
-def test_no_highlight_for_a_claim_the_passage_does_not_support():
-    assert highlight_spans("Penguins dance on glaciers [1].", 1, passage()) == ()

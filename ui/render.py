@@ -78,16 +78,18 @@ def highlight(text: str, spans: Iterable, offset: int = 0, regions: Iterable = (
     '<mark class="s1" title="backs answer sentence 1">A.</mark> B.'
     """
     n = len(text)
-    marks = [m for m in (_mark(s) for s in spans) if max(m.start - offset, 0) < min(m.end - offset, n)]
-    regs = [(a, b) for a, b in ((max(_mark(r).start - offset, 0), min(_mark(r).end - offset, n)) for r in regions)
-            if a < b]
-    local = [(max(m.start - offset, 0), min(m.end - offset, n), m) for m in marks]
-    cuts = sorted({0, n, *(x for a, b, _ in local for x in (a, b)), *(x for r in regs for x in r)})
+
+    def clip(ranges: Iterable) -> list[tuple[int, int, Mark]]:
+        local = ((max(m.start - offset, 0), min(m.end - offset, n), m) for m in map(_mark, ranges))
+        return [(a, b, m) for a, b, m in local if a < b]
+
+    marks, regs = clip(spans), clip(regions)
+    cuts = sorted({0, n, *(x for a, b, _ in marks + regs for x in (a, b))})
     # label each piece between cuts, then join neighbours with the same label so tags never split needlessly
-    pieces: list[tuple[tuple, int, int]] = []
+    pieces: list[tuple[tuple[str, bool], int, int]] = []
     for a, b in zip(cuts, cuts[1:]):
-        covering = tuple(m for s, e, m in local if s <= a and b <= e)
-        label = (_mark_tag(covering) if covering else "", any(s <= a and b <= e for s, e in regs))
+        covering = [m for s, e, m in marks if s <= a and b <= e]
+        label = (_mark_tag(covering) if covering else "", any(s <= a and b <= e for s, e, _ in regs))
         if pieces and pieces[-1][0] == label:
             pieces[-1] = (label, pieces[-1][1], b)
         else:

@@ -4,18 +4,20 @@ LINKED_SENTENCES = 40  # answer sentences whose marks light up with them on hove
 
 
 def sentence_links(n: int = LINKED_SENTENCES) -> str:
-    """Hovering answer sentence i lights up the marks (class s<i>) that back it, and hovering a mark its sentence.
+    """Hovering answer sentence i lights up the marks (class s<i>) that back it and dims the others; hovering a mark
+    lights up its sentences. The lighting rule is the more specific one, so it wins over the dimming.
 
     >>> print(sentence_links(1))
     body:has(#conversation .turn.current .sent:hover) #sources mark:not(.guess) { background: #fef3c7; }
-    body:has(#conversation .sent.s1:hover) #sources mark.s1 { background: #fbbf24; box-shadow: 0 0 0 2px #f59e0b; }
+    body:has(#conversation .turn.current .sent.s1:hover) #sources mark.s1 { background: #fbbf24; box-shadow: 0 0 0 1px #f59e0b; }
     body:has(#sources mark.s1:hover) #conversation .sent.s1 { background: #fde68a; }
     """
-    lit = ", ".join(f"body:has(#conversation .sent.s{i}:hover) #sources mark.s{i}" for i in range(1, n + 1))
-    back = ", ".join(f"body:has(#sources mark.s{i}:hover) #conversation .sent.s{i}" for i in range(1, n + 1))
+    numbers = range(1, n + 1)
+    lit = ", ".join(f"body:has(#conversation .turn.current .sent.s{i}:hover) #sources mark.s{i}" for i in numbers)
+    back = ", ".join(f"body:has(#sources mark.s{i}:hover) #conversation .sent.s{i}" for i in numbers)
     return (
         "body:has(#conversation .turn.current .sent:hover) #sources mark:not(.guess) { background: #fef3c7; }\n"
-        f"{lit} {{ background: #fbbf24; box-shadow: 0 0 0 2px #f59e0b; }}\n"
+        f"{lit} {{ background: #fbbf24; box-shadow: 0 0 0 1px #f59e0b; }}\n"
         f"{back} {{ background: #fde68a; }}"
     )
 
