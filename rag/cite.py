@@ -19,7 +19,7 @@ _RANGE = re.compile(r"(\d{1,3})\s*[-–]\s*(\d{1,3})")
 
 ABSTAIN_PATTERNS = re.compile(
     r"(articles?|passages?|texts?|context|sources?)\s+(do|does|did)\s+not\s+(say|mention|contain|state|provide|specify|include|give)"
-    r"|(not|never)\s+(mentioned|stated|specified|provided|given|included)\s+in\s+the\s+(articles?|passages?|text|context)"
+    r"|(not|never)\s+(mentioned|stated|specified|provided|given|included)\s+in\s+the\s+(?:\w+\s+)?(articles?|passages?|texts?|context)"
     r"|no\s+information\s+(about|on|regarding)"
     r"|(cannot|can't|can not)\s+be\s+(determined|found|answered)\s+from",
     re.IGNORECASE,

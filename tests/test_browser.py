@@ -44,7 +44,7 @@ def app_url(tmp_path_factory):
     from rag.engine import open_engine
     from rag.ingest import ingest
     from rag.models import BUNDLED
-    from ui.app import build_app, launch, warm_up
+    from ui.app import build_app, launch
     from ui.engines import Engines, bundled_llm
 
     require_chromium()
@@ -53,7 +53,7 @@ def app_url(tmp_path_factory):
     embedder = SentenceTransformerEmbedder()
     assert len(ingest([SEEDS], index, embedder).added) == 5
     engine = open_engine(index, "quality", embedder=embedder)
-    warm_up(engine)
+    engine.warm_up()
     app = build_app(Engines(engine, "quality", tuple(BUNDLED), load_llm=bundled_llm))
     url = launch(app, "127.0.0.1", free_port(), block=False)
     yield url

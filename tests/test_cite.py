@@ -1,21 +1,9 @@
-"""Citation markers: parsing, resolving, streaming without ever showing an invalid one, highlights."""
+"""Citation markers: parsing, resolving, streaming without ever showing an invalid one."""
 from __future__ import annotations
 
 import pytest
 
 from rag.cite import StreamFilter, is_abstention, marker_numbers, resolve_markers, strip_markers
-from rag.textclean import split_sentences
-from rag.types import Chunk, Document, Passage, Span
-
-ARTICLE = ("Xu Qiliang is vice chairman of the commission. The weather in Moscow was cold. "
-           "Shoigu met Xu in Moscow on Tuesday.")
-
-
-def passage(text: str = ARTICLE, offset: int = 0) -> Passage:
-    full = " " * offset + text  # the chunk sits somewhere inside its article
-    sentences = tuple(Span(a, b) for a, b in split_sentences(full))
-    doc = Document("d1", full, title="T")
-    return Passage(Chunk("d1:0", "d1", text, Span(offset, len(full)), sentences), doc, 0.8, 1)
 
 
 def stream(filter_: StreamFilter, pieces) -> list[str]:

@@ -443,7 +443,7 @@ def test_serve_warns_when_not_bound_to_localhost(monkeypatch, capsys, engines):
 
     opened = []
     monkeypatch.setattr(rag.engine, "open_engine", lambda *a, **k: opened.append(k) or engines.base)
-    monkeypatch.setattr(ui_app, "warm_up", lambda engine: None)
+    monkeypatch.setattr(Engine, "warm_up", lambda engine: None)
     launched = []
     monkeypatch.setattr(ui_app, "launch", lambda app, host, port: launched.append((host, port)))
     assert ui_app.serve("idx", model="fast", host="0.0.0.0", port=9999) == 0

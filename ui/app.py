@@ -131,16 +131,6 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: boo
     return url
 
 
-def warm_up(engine: Engine) -> None:
-    """Load the embedding model and the LLM now, and cache the fixed prompt prefix, so the first question is quick."""
-    from rag.prompt import build_messages
-
-    passages = engine.retrieve(EXAMPLES[0])
-    warm = getattr(engine.llm, "warm_up", None)
-    if warm is not None:
-        warm(build_messages(EXAMPLES[0], passages[:1]))
-
-
 def serve(index_path: str | Path, model: str | None = None, host: str = "127.0.0.1", port: int = 7860,
           top_k: int = 5, max_tokens: int = 200) -> int:
     """Open the index with the real models, warm them up, and serve the page until Ctrl-C.
@@ -157,7 +147,7 @@ def serve(index_path: str | Path, model: str | None = None, host: str = "127.0.0
     name = model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
     engine = open_engine(index_path, name, top_k=top_k, max_tokens=max_tokens)
     print(f"loading the models ({engine.model_id})…", file=sys.stderr)
-    warm_up(engine)
+    engine.warm_up()
     engines = Engines(engine, name, choices=tuple(BUNDLED), load_llm=bundled_llm)
     launch(build_app(engines), host, port)
     return 0
