@@ -155,7 +155,7 @@ class Engine:
         grounded = support >= MIN_SUPPORT and not unsupported_numbers(claim, sources)
         if is_abstention(text, cited) or not grounded:
             return Answer(question, NOT_IN_ARTICLES, (), passages, True, timings, self.model_id, raw, support)
-        checks = verify_answer(text, passages)
+        checks = verify_answer(text, passages, question)
         text = " ".join(c.text for c in checks)
         numbers = list(dict.fromkeys(n for c in checks for n in c.citations))
         citations = tuple(

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from .cite import MARKER, marker_numbers, strip_markers
 from .prompt import as_given
-from .support import best_sentences, content_tokens, support_score, unsupported_numbers
+from .support import best_sentences, content_tokens, novel_tokens, support_score, unsupported_numbers
 from .textclean import split_sentences
 from .types import Passage, Span
 
@@ -76,12 +76,16 @@ def _with_markers(sentence: str, numbers: Sequence[int]) -> str:
     return f"{body[: m.start()]} {marks}{m.group(1)}" if m else f"{body} {marks}"
 
 
-def check_sentence(sentence: str, passages: Sequence[Passage]) -> SentenceCheck:
+def check_sentence(sentence: str, passages: Sequence[Passage], question: str = "") -> SentenceCheck:
+    """Check one sentence. What it adds to the question (its new words) is what a passage must state."""
     claim = strip_markers(sentence)
     cited = [n for n in _cited(sentence) if 1 <= n <= len(passages)]
     if not content_tokens(claim):
         return SentenceCheck(sentence, tuple(cited), 1.0, True)
-    scores = {n: _score(claim, passages[n - 1]) for n in range(1, len(passages) + 1)}
+    new = novel_tokens(claim, question)
+    focus = " ".join(sorted(new)) if new else claim
+    numbers_in = " ".join(t for t in claim.split() if any(ch.isdigit() for ch in t))
+    scores = {n: _score(f"{focus} {numbers_in}", passages[n - 1]) for n in range(1, len(passages) + 1)}
     best_cited = max((scores[n] for n in cited), default=0.0)
     best_any = max(scores, key=lambda n: (scores[n], -n))
     numbers, repaired = cited, ()
@@ -103,6 +107,6 @@ def _score(claim: str, passage: Passage) -> float:
     return support_score(claim, [given])
 
 
-def verify_answer(text: str, passages: Sequence[Passage]) -> list[SentenceCheck]:
+def verify_answer(text: str, passages: Sequence[Passage], question: str = "") -> list[SentenceCheck]:
     """Check every sentence of an answer against the passages it cites."""
-    return [check_sentence(s, passages) for s in answer_sentences(text)]
+    return [check_sentence(s, passages, question) for s in answer_sentences(text)]

@@ -26,7 +26,9 @@ def engine(real_seeds_index, real_embedder):
 @pytest.mark.parametrize("question, expected, doc_id", [
     ("Who is Xu Qiliang?", ["vice chairman", "central military commission"], XU),
     ("What did the Chinese Communist Party warn the US not to do?", ["play with fire"], "000_d9ac26facaa1f05c"),
-    ("Which news agency reported Shoigu's remarks?", ["tass"], XU),
+    ("On what date did Putin meet China's Defense Minister in Moscow?", ["april 16, 2023"], "003_7dbf0080c15e92d2"),
+    ('Which third country have China and Russia partnered with in military exercises, aligning against US interests?', ["iran"],
+     "002_668af276d21bc4e5"),
     ("What joint military exercise did Russia announce after the meeting between Putin and Zhang Youxia?",
      ["interaction-2022"], "001_80ea79b3f3bb210f"),
 ])

@@ -59,3 +59,11 @@ def test_verify_answer_checks_each_sentence():
     checks = verify_answer("Xu Qiliang is vice chairman [1]. Penguins dance on glaciers [2].", PASSAGES)
     assert [c.supported for c in checks] == [True, False]
     assert checks[0].to_dict()["citations"] == [1]
+
+
+def test_what_the_sentence_adds_to_the_question_decides_which_passage_supports_it():
+    iran = passage("c", "China and Russia partnered with Iran in military exercises.", rank=3)
+    passages = [passage("a", "Russia and China held military exercises against US interests."), iran]
+    question = "Which third country have China and Russia partnered with in military exercises?"
+    check = check_sentence("Russia and China have partnered with Iran in military exercises [1].", passages, question)
+    assert check.citations == (2,) and check.repaired_from == (1,)
