@@ -17,7 +17,7 @@ import unicodedata
 from collections import Counter
 from typing import Iterable, Sequence
 
-from rag.cite import MARKER, marker_numbers
+from rag.cite import MARKER, cited_numbers
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _ASCII_PUNCT = frozenset(string.punctuation)
@@ -158,8 +158,7 @@ def markers(raw_text: str, n_passages: int) -> list[tuple[int, bool]]:
     >>> markers("Yes [1], no [2, 7] and [1].", 5)
     [(1, True), (2, True), (7, False)]
     """
-    numbers = unique_in_order(n for m in MARKER.finditer(raw_text) for n in marker_numbers(m.group(1)))
-    return [(n, 1 <= n <= n_passages) for n in numbers]
+    return [(n, 1 <= n <= n_passages) for n in cited_numbers(raw_text)]
 
 
 def citation_precision(cited: Iterable[str], gold: Iterable[str]) -> float | None:

@@ -43,6 +43,15 @@ def marker_numbers(body: str) -> list[int]:
     return list(dict.fromkeys(out))
 
 
+def cited_numbers(text: str) -> list[int]:
+    """Every number the markers in ``text`` name, valid or not, in order of first use.
+
+    >>> cited_numbers("Yes [1], no [2, 7] and [1].")
+    [1, 2, 7]
+    """
+    return list(dict.fromkeys(n for m in MARKER.finditer(text) for n in marker_numbers(m.group(1))))
+
+
 def resolve_markers(text: str, n_passages: int) -> tuple[str, list[int]]:
     """Rewrite markers as [n] for valid n only; return (text, cited numbers in order of first use)."""
     cited: list[int] = []

@@ -5,12 +5,10 @@ favours that article's chunks. Near-duplicate chunks are collapsed to one.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date as Date
 from typing import Iterable, Mapping, Sequence
 
-import numpy as np
 
 from .chunking import embedding_text
 from .embedding import Embedder

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .cite import MARKER, marker_numbers, strip_markers
+from .cite import MARKER, cited_numbers, strip_markers
 from .prompt import as_given
 from .support import best_sentences, content_tokens, novel_tokens, support_score, unsupported_numbers
 from .textclean import split_sentences
@@ -59,13 +59,6 @@ def answer_sentences(text: str) -> list[str]:
     return out
 
 
-def _cited(sentence: str) -> list[int]:
-    nums: list[int] = []
-    for m in MARKER.finditer(sentence):
-        nums.extend(n for n in marker_numbers(m.group(1)) if n not in nums)
-    return nums
-
-
 def _with_markers(sentence: str, numbers: Sequence[int]) -> str:
     """Replace a sentence's markers by ``numbers``, placed before its final punctuation."""
     body = strip_markers(sentence)
@@ -79,7 +72,7 @@ def _with_markers(sentence: str, numbers: Sequence[int]) -> str:
 def check_sentence(sentence: str, passages: Sequence[Passage], question: str = "") -> SentenceCheck:
     """Check one sentence. What it adds to the question (its new words) is what a passage must state."""
     claim = strip_markers(sentence)
-    cited = [n for n in _cited(sentence) if 1 <= n <= len(passages)]
+    cited = [n for n in cited_numbers(sentence) if 1 <= n <= len(passages)]
     if not content_tokens(claim):
         return SentenceCheck(sentence, tuple(cited), 1.0, True)
     new = novel_tokens(claim, question)

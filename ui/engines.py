@@ -5,7 +5,6 @@ generation lock is the only gate to that model.
 """
 from __future__ import annotations
 
-import contextlib
 import threading
 from pathlib import Path
 from typing import Callable, ContextManager
