@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -81,3 +83,56 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True, show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class CachedEmbedder:
+    """Wraps an embedder and remembers the vectors of the texts it embedded (least recently used go first).
+
+    Evidence selection embeds the same article sentences for question after
+    question; with the cache each sentence is embedded once.
+    """
+
+    def __init__(self, inner: Embedder, max_items: int = 100_000):
+        if max_items <= 0:
+            raise ValueError(f"max_items must be > 0, got {max_items}")
+        self.inner = inner
+        self.max_items = max_items
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def max_tokens(self) -> int:
+        return self.inner.max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            fresh = self.inner.embed_batch(missing)
+            with self._lock:
+                for text, vector in zip(missing, fresh):
+                    self._vectors[text] = vector
+        with self._lock:
+            rows = []
+            for text in texts:
+                vector = self._vectors.get(text)
+                if vector is None:  # evicted meanwhile by another thread
+                    vector = self.inner.embed_batch([text])[0]
+                    self._vectors[text] = vector
+                self._vectors.move_to_end(text)
+                rows.append(vector)
+            while len(self._vectors) > self.max_items:
+                self._vectors.popitem(last=False)
+        if not rows:
+            return self.inner.embed_batch([])
+        return np.ascontiguousarray(np.stack(rows), dtype=np.float32)

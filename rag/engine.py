@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from .cite import StreamFilter, is_abstention, resolve_markers, strip_markers
-from .embedding import Embedder
+from .embedding import CachedEmbedder, Embedder
 from .errors import BadQuestion
-from .evidence import EvidenceSettings, select_evidence
+from .evidence import EvidenceSettings, chunk_sentences, select_evidence
 from .index import Index
 from .llm import LLM
 from .prompt import as_given, build_messages
@@ -21,7 +21,17 @@ from .verify import verify_answer
 
 MAX_QUESTION_CHARS = 2000
 MIN_SUPPORT = 0.6  # below this share of its new words found in the passages, an answer is not grounded
+WARM_SENTENCES = 5_000  # article sentences embedded at warm-up (about 40 s on 2 cores); the rest on first use
 NOT_IN_ARTICLES = "Not in the articles: the indexed articles do not contain the answer to this question."
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a reply stands as an answer (grounded in the passages), and if not, why."""
+
+    answered: bool
+    support: float
+    reason: str               # why the reply became an abstention ("" when answered)
 
 
 @dataclass(frozen=True)
@@ -70,7 +80,8 @@ class Engine:
         self.max_tokens = max_tokens
         self.evidence = evidence
         self.retrieval = retrieval
-        self.retriever = Retriever(index, embedder, retrieval)
+        self.vectors = CachedEmbedder(embedder)  # questions and article sentences, each embedded once
+        self.retriever = Retriever(index, self.vectors, retrieval)
         self.generate_lock = threading.Lock()
 
     def reload(self) -> None:
@@ -78,11 +89,15 @@ class Engine:
         index = Index.open(self.index.path, expect_model_id=self.embedder.model_id)
         with self.generate_lock:
             self.index = index
-            self.retriever = Retriever(index, self.embedder, self.retrieval)
+            self.retriever = Retriever(index, self.vectors, self.retrieval)
 
     def warm_up(self) -> None:
-        """Load both models and evaluate the fixed system message once, so its KV state is cached."""
-        self.embedder.embed_batch(["warm up"])
+        """Load both models, embed the articles' sentences (up to WARM_SENTENCES) and evaluate the fixed
+        start of the prompt once, so its KV state is cached."""
+        sentences = list(dict.fromkeys(
+            text for chunk in self.index.chunks for _, text in chunk_sentences(chunk, self.index.documents[chunk.doc_id])
+        ))
+        self.vectors.embed_batch(["warm up", *sentences[:WARM_SENTENCES]])
         warm = getattr(self.llm, "warm_up", None)
         if warm is not None:
             with self.generate_lock:
@@ -90,7 +105,10 @@ class Engine:
 
     def with_llm(self, llm: LLM) -> "Engine":
         """Another engine over the same index and embedder, answering with ``llm``."""
-        return Engine(self.index, self.embedder, llm, self.top_k, self.max_tokens, self.evidence, self.retrieval)
+        engine = Engine(self.index, self.embedder, llm, self.top_k, self.max_tokens, self.evidence, self.retrieval)
+        engine.vectors = self.vectors
+        engine.retriever = Retriever(engine.index, engine.vectors, engine.retrieval)
+        return engine
 
     @property
     def model_id(self) -> str:
@@ -111,7 +129,7 @@ class Engine:
         question = check_question(question)
         t0 = time.perf_counter()
         hits = self.retriever.retrieve(question, self.top_k if top_k is None else top_k)
-        passages = tuple(select_evidence(question, hits, self.embedder, self.evidence))
+        passages = tuple(select_evidence(question, hits, self.vectors, self.evidence))
         t_retrieved = time.perf_counter()
         yield Retrieved(passages, t_retrieved - t0)
         if not passages:
@@ -133,29 +151,42 @@ class Engine:
                 if shown:
                     yield Token(shown)
             t_done = time.perf_counter()
+            raw = "".join(pieces)
+        verdict = self._judge(question, raw, passages)
         tail = stream_filter.flush()
         if tail:
             yield Token(tail)
-        raw = "".join(pieces)
-        answer = self._finish(question, raw, passages, Timings(
+        timings = Timings(
             retrieve_s=t_retrieved - t0,
             first_token_s=first_token_s,
             generate_s=t_done - t_gen,
             total_s=time.perf_counter() - t0,
             prompt_tokens=prompt_tokens,
             completion_tokens=len(pieces),
-        ))
-        yield Done(answer)
+        )
+        yield Done(self._finish(question, raw, passages, verdict, timings))
 
-    def _finish(self, question: str, raw: str, passages: tuple[Passage, ...], timings: Timings) -> Answer:
+    def _judge(self, question: str, raw: str, passages: tuple[Passage, ...]) -> Verdict:
+        """Is the reply an answer, and grounded in the passages?"""
         text, cited = resolve_markers(raw, len(passages))
         claim = strip_markers(text)
         sources = [as_given(p) for p in passages]
         support = grounding(claim, question, sources)  # 0.0 when the answer only echoes the question
-        grounded = support >= MIN_SUPPORT and not unsupported_numbers(claim, sources)
-        if is_abstention(text, cited) or not grounded:
-            return Answer(question, NOT_IN_ARTICLES, (), passages, True, timings, self.model_id, raw, support)
-        checks = verify_answer(text, passages, question)
+        if is_abstention(text, cited):
+            return Verdict(False, support, "the model said the passages do not hold the answer")
+        if support < MIN_SUPPORT:
+            return Verdict(False, support, f"{support:.0%} of what the answer adds to the question is in the passages (needs {MIN_SUPPORT:.0%})")
+        numbers = unsupported_numbers(claim, sources)
+        if numbers:
+            return Verdict(False, support, f"numbers not in the passages: {', '.join(sorted(numbers))}")
+        return Verdict(True, support, "")
+
+    def _finish(self, question: str, raw: str, passages: tuple[Passage, ...], verdict: Verdict,
+                timings: Timings) -> Answer:
+        if not verdict.answered:
+            return Answer(question, NOT_IN_ARTICLES, (), passages, True, timings, self.model_id, raw, verdict.support,
+                          abstain_reason=verdict.reason)
+        checks = verify_answer(resolve_markers(raw, len(passages))[0], passages, question)
         text = " ".join(c.text for c in checks)
         numbers = list(dict.fromkeys(n for c in checks for n in c.citations))
         citations = tuple(
@@ -163,7 +194,8 @@ class Engine:
                                                       key=lambda s: s.start)))
             for n in numbers
         )
-        return Answer(question, text, citations, passages, False, timings, self.model_id, raw, support, tuple(checks))
+        return Answer(question, text, citations, passages, False, timings, self.model_id, raw, verdict.support,
+                      tuple(checks))
 
 
 def open_engine(index_path: str | Path, model: str | None = None, top_k: int = 5, max_tokens: int = 200,

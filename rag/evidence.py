@@ -12,12 +12,14 @@ from typing import Sequence
 
 import numpy as np
 
+from .answer_type import fits
 from .embedding import Embedder
 from .support import content_tokens
-from .types import Chunk, Passage, Span
+from .types import Chunk, Document, Passage, Span
 
 
 LEXICAL_WEIGHT = 0.6  # measured: shared question words find answer sentences the embedding ranks low
+ANSWER_TYPE_WEIGHT = 0.5  # a sentence holding what the question asks for (a weekday, a date, a number, a quote)
 
 
 @dataclass(frozen=True)
@@ -26,21 +28,36 @@ class EvidenceSettings:
     max_sentences: int = 12        # sentences in all
     per_source: int = 4            # sentences per article at most (before neighbours)
     min_relative: float = 0.75     # keep sentences scoring at least this share of the best one
-    neighbours: bool = True        # add the sentence after each article's best one (answers often follow)
+    neighbours: int = 1            # in this many best articles, add the sentence after the best one (answers often follow)
 
     def __post_init__(self) -> None:
         for name in ("max_sources", "max_sentences", "per_source"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.neighbours < 0:
+            raise ValueError(f"neighbours must be >= 0, got {self.neighbours}")
+
+
+def chunk_sentences(chunk: Chunk, document: Document) -> list[tuple[Span, str]]:
+    """The chunk's sentences as (span in the article, text with whitespace normalised), title left out
+    (the title is in the source line already)."""
+    out = []
+    for span in chunk.sentences:
+        sentence = " ".join(document.text[span.start : span.end].split())
+        if sentence and sentence != document.title:
+            out.append((span, sentence))
+    return out
 
 
 def sentence_scores(question: str, sentences: Sequence[str], embedder: Embedder) -> np.ndarray:
-    """Cosine similarity to the question plus a small bonus for shared content words."""
+    """Cosine similarity to the question, plus bonuses for shared content words and for holding the kind of
+    answer the question asks for (see answer_type.py)."""
     vectors = embedder.embed_batch([question, *sentences])
     cosine = vectors[1:] @ vectors[0]
     q_tokens = content_tokens(question)
     bonus = np.array([len(q_tokens & content_tokens(s)) / max(len(q_tokens), 1) for s in sentences])
-    return cosine + LEXICAL_WEIGHT * bonus
+    kind = np.array([fits(question, s) for s in sentences], dtype=np.float32)
+    return cosine + LEXICAL_WEIGHT * bonus + ANSWER_TYPE_WEIGHT * kind
 
 
 def select_evidence(question: str, hits: Sequence[Passage], embedder: Embedder,
@@ -54,12 +71,8 @@ def select_evidence(question: str, hits: Sequence[Passage], embedder: Embedder,
     seen: set[tuple[str, str]] = set()
     for doc_id in docs:
         for hit in by_doc[doc_id]:
-            text = hit.document.text
-            for span in hit.chunk.sentences:
-                sentence = " ".join(text[span.start : span.end].split())
+            for span, sentence in chunk_sentences(hit.chunk, hit.document):
                 key = (doc_id, sentence.casefold())
-                if sentence == hit.document.title:
-                    continue  # the title is in the source's header already
                 if key not in seen:
                     seen.add(key)
                     candidates.append((doc_id, span, sentence))
@@ -78,7 +91,9 @@ def select_evidence(question: str, hits: Sequence[Passage], embedder: Embedder,
             chosen[doc_id].append(i)
             total += 1
     if settings.neighbours:
-        for doc_id, picked in chosen.items():
+        ranked = sorted((d for d in docs if chosen[d]), key=lambda d: -max(scores[i] for i in chosen[d]))
+        for doc_id in ranked[: settings.neighbours]:
+            picked = chosen[doc_id]
             if picked:
                 nxt = _next_sentence(candidates, picked[0])
                 if nxt is not None and nxt not in picked:

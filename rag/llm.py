@@ -53,7 +53,8 @@ class LlamaCppLLM:
                     raise ModelError(f"model file {self.model_path} is missing; run: rag models fetch quality")
                 try:
                     llama = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                                  n_threads_batch=self.n_threads, n_batch=self.n_batch, verbose=False)
+                                  n_threads_batch=self.n_threads, n_batch=self.n_batch, flash_attn=True,
+                                  verbose=False)
                 except (ValueError, RuntimeError) as e:
                     raise ModelError(
                         f"llama.cpp could not load {self.model_path} ({e}); the file may be corrupt: "

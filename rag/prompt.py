@@ -14,11 +14,19 @@ SYSTEM_PROMPT = (
 )
 
 
+INSTRUCTIONS = (  # before the passages, so their KV state is reused from one question to the next
+    "Answer the question at the end using only the passages below, in one or two sentences. "
+    "After each sentence, cite the passage number in brackets, like [1]."
+)
+
+
 def source_line(passage: Passage) -> str:
     """The passage's article metadata, or "" when the article states none."""
     d = passage.document
-    meta = " | ".join(x for x in (d.title, d.outlet, d.date) if x)
-    return f"(Source: {meta})" if meta else ""
+    parts = [f"article “{d.title}”" if d.title else "", f"published by {d.outlet}" if d.outlet else "",
+             f"on {d.date}" if d.date else ""]
+    meta = " ".join(x for x in parts if x)
+    return f"(From the {meta})" if meta else ""
 
 
 def as_given(passage: Passage) -> str:
@@ -39,16 +47,16 @@ def format_passages(passages: Sequence[Passage]) -> str:
 
 
 def build_messages(question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
-    """Chat messages for the model: fixed system message (its KV state is reused), then passages and question.
+    """Chat messages for the model: the fixed system message and instructions (their KV state is reused),
+    then the passages and the question.
 
     The model is not offered an easy way out ("say you don't know"): small models
     take it far too often. Whether the answer is grounded is checked afterwards
     against the passages (see support.py), and ungrounded answers become abstentions.
     """
     user = (
+        f"{INSTRUCTIONS}\n\n"
         f"Passages:\n\n{format_passages(passages)}\n\n"
-        "Answer the question using only the passages above, in one or two sentences. "
-        "After each sentence, cite the passage number in brackets, like [1].\n\n"
         f"Question: {question}"
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]

@@ -8,6 +8,7 @@ answers that rest on the model's memory instead of the passages.
 """
 from __future__ import annotations
 
+import os
 import re
 from typing import Iterable, Sequence
 
@@ -89,11 +90,24 @@ def grounding(answer: str, question: str, sources: Iterable[str]) -> float:
 
     >>> grounding("Russia has 144 million people.", "What is Russia's population?", ["Russia and China met."])
     0.0
+    >>> grounding("The Chinese minister is China's minister.", "Who is the Chinese minister?", ["China"])
+    0.0
     """
     new = novel_tokens(answer, question)
-    if not new:
+    asked = content_tokens(question)
+    if all(any(same_word(t, a) for a in asked) for t in new):  # nothing new, or only "China" for "Chinese"
         return 0.0
     return support_score(" ".join(sorted(new)), sources)
+
+
+def same_word(a: str, b: str) -> bool:
+    """Two forms of one word, by a long shared start ("china"/"chinese", "russia"/"russian").
+
+    >>> same_word("china", "chinese"), same_word("military", "militia"), same_word("tass", "tasks")
+    (True, False, False)
+    """
+    shared = len(os.path.commonprefix([a, b]))
+    return shared >= 4 and shared >= 0.75 * min(len(a), len(b))
 
 
 def unsupported_numbers(claim: str, sources: Iterable[str]) -> list[str]:

@@ -117,6 +117,7 @@ class Answer:
     raw_text: str = ""
     support: float = 1.0  # share of the answer's new content words found in the retrieved passages
     sentences: tuple[Any, ...] = ()  # rag.verify.SentenceCheck per answer sentence
+    abstain_reason: str = ""  # why the engine abstained ("" when it answered)
 
     @property
     def cited_doc_ids(self) -> list[str]:
@@ -137,6 +138,7 @@ class Answer:
             "raw_text": self.raw_text,
             "support": round(self.support, 3),
             "sentences": [s.to_dict() for s in self.sentences],
+            "abstain_reason": self.abstain_reason,
         }
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -11,7 +12,7 @@ from rag.engine import NOT_IN_ARTICLES, Done, Engine, Retrieved, Token
 from rag.errors import BadQuestion, RagError
 from rag.index import Index
 from rag.ingest import ingest
-from rag.prompt import SYSTEM_PROMPT
+from rag.prompt import INSTRUCTIONS, SYSTEM_PROMPT
 
 QUESTION = "Who is Zhang Youxia?"
 
@@ -58,6 +59,30 @@ def test_the_system_message_is_the_same_for_every_question(engine):
     first, second = engine.llm.prompts
     assert first[0] == second[0] == {"role": "system", "content": SYSTEM_PROMPT}
     assert first[1] != second[1]
+
+
+def test_the_instructions_come_before_the_passages_so_the_cached_prefix_covers_them(engine):
+    engine.ask(QUESTION)
+    engine.ask("What did the Chinese Communist Party warn the US about?")
+    first, second = (m[1]["content"] for m in engine.llm.prompts)
+    shared = os.path.commonprefix([first, second])
+    assert shared.startswith(INSTRUCTIONS) and shared.endswith("Passages:\n\n[1] ")
+
+
+def test_the_source_line_names_the_publisher_as_such(engine):
+    answer = engine.ask(QUESTION)
+    user = engine.llm.prompts[0][1]["content"]
+    with_outlet = [p for p in answer.passages if p.document.outlet]
+    assert with_outlet
+    for p in with_outlet:
+        assert f"published by {p.document.outlet}" in user
+
+
+def test_an_abstention_says_why(engine):
+    engine.llm.replies[:] = ["Russia has 144 million people [1]."]
+    answer = engine.ask("What is the population of Russia?")
+    assert answer.abstained and answer.abstain_reason.startswith("0% of what the answer adds")
+    assert answer.to_dict()["abstain_reason"] == answer.abstain_reason
 
 
 def test_citations_map_markers_to_the_nth_passage(engine):
@@ -235,3 +260,20 @@ def test_with_llm_shares_the_index_and_embedder(engine):
     other = engine.with_llm(ScriptedLLM(["x"]))
     assert other.index is engine.index and other.embedder is engine.embedder and other.llm is not engine.llm
     assert other.top_k == engine.top_k and other.model_id == "scripted-llm"
+
+
+def test_warm_up_embeds_the_articles_sentences_so_questions_embed_only_themselves(seeds_index):
+    embedder = FakeEmbedder()
+    engine = make_engine(seeds_index, embedder, ["The articles do not say."])
+    engine.warm_up()
+    warmed = len(engine.vectors)
+    assert warmed > 50  # the seeds' sentences
+    embedder.calls.clear()
+    engine.ask(QUESTION)
+    engine.ask("What did Putin say about AUKUS?")
+    assert embedder.calls == [[QUESTION], ["What did Putin say about AUKUS?"]]
+
+
+def test_engines_for_other_models_share_the_sentence_vectors(engine):
+    other = engine.with_llm(ScriptedLLM(["x"]))
+    assert other.vectors is engine.vectors and other.retriever.embedder is engine.vectors

@@ -11,6 +11,7 @@ from conftest import SEEDS, make_engine
 from fakes import FakeEmbedder, ScriptedLLM
 from rag.engine import NOT_IN_ARTICLES, Engine
 from rag.errors import ModelError
+from rag.evidence import EvidenceSettings
 from rag.index import Index
 from rag.ingest import ingest
 from rag.types import Answer, Chunk, Citation, Document, Passage, Span, Timings
@@ -223,7 +224,9 @@ def test_checked_answer_through_the_handler(fake_index, fake_embedder):
     reply = ("Xu Qiliang is vice chairman of China's Central Military Commission [2]. "
              "China and Russia held joint naval drills in the Sea of Japan [2]. "
              "He also likes <b>penguins</b> and glaciers [1].")
-    engines = as_engines(make_engine(fake_index, fake_embedder, [reply]))
+    engine = make_engine(fake_index, fake_embedder, [reply])
+    engine.evidence = EvidenceSettings(neighbours=4)  # the sentence after each article's best: the drills are in
+    engines = as_engines(engine)
     _, conv, sources, turns = list(chat.ask(engines, [], "Who is Xu Qiliang?"))[-1]
     a = turns[0]
     assert [c.supported for c in a.sentences] == [True, True, False] and a.sentences[0].repaired_from == (2,)

@@ -1,0 +1,60 @@
+"""What kind of answer a question asks for, as a pattern the answer's sentence must contain.
+
+Pure functions. Evidence selection gives a sentence that holds the kind of thing
+asked for (a weekday for "which day", a date for "when", a number for "how
+many", a quoted word for "what word") a bonus, so the sentence that answers
+outranks sentences that merely repeat the question's words.
+
+>>> bool(expected_answer("On which day of the week did they meet?").search("They met on Wednesday."))
+True
+>>> expected_answer("Who is Xu Qiliang?") is None
+True
+"""
+from __future__ import annotations
+
+import re
+
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_WEEKDAY = re.compile(r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+_DATE = re.compile(rf"\b{_MONTH}\b|\b(?:1[89]|20)\d\d\b|\b\d{{4}}-\d\d-\d\d\b")
+_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
+    r"thousand|million|billion|dozen|dozens|hundreds|thousands|millions|billions)\b",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"[\"“”«»]|(?<!\w)'\w[^']*'(?!\w)")
+
+# (question pattern, answer pattern), first match wins
+RULES: tuple[tuple[re.Pattern, re.Pattern], ...] = (
+    (re.compile(r"\bday of the week\b|\bwhich day\b|\bwhat day\b", re.I), _WEEKDAY),
+    (re.compile(r"\bwhat date\b|\bwhich date\b|\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhich month\b|\bwhat month\b",
+                re.I), _DATE),
+    (re.compile(r"\bhow (?:many|much|long|old|far)\b|\bwhat (?:number|percentage|share|amount)\b|\bminimum\b|"
+                r"\bmaximum\b", re.I), _NUMBER),
+    (re.compile(r"\b(?:what|which) (?:single )?(?:word|words|term|phrase|adjective)\b|\bhow did .* describe\b|"
+                r"\bdescribed? (?:it|them|this|the \w+) as\b", re.I), _QUOTED),
+)
+
+
+def expected_answer(question: str) -> re.Pattern | None:
+    """The pattern a sentence answering ``question`` should contain, or None when the question gives no hint.
+
+    >>> expected_answer("How many warships took part?").pattern == _NUMBER.pattern
+    True
+    >>> bool(expected_answer("What single word described the cooperation?").search('an "unprecedented" level'))
+    True
+    """
+    for asked, answer in RULES:
+        if asked.search(question):
+            return answer
+    return None
+
+
+def fits(question: str, sentence: str) -> bool:
+    """True when the sentence holds the kind of thing the question asks for (False when it gives no hint).
+
+    >>> fits("When did Putin meet Zhang?", "The meeting took place on April 16, 2023."), fits("Who?", "x")
+    (True, False)
+    """
+    pattern = expected_answer(question)
+    return bool(pattern and pattern.search(sentence))
