@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
-_WEEKDAY = re.compile(r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
-_DATE = re.compile(rf"\b{_MONTH}\b|\b(?:1[89]|20)\d\d\b|\b\d{{4}}-\d\d-\d\d\b")
+WEEKDAY = re.compile(r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+DATE = re.compile(rf"\b{_MONTH}\b|\b(?:1[89]|20)\d\d\b|\b\d{{4}}-\d\d-\d\d\b")
 _NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
     r"thousand|million|billion|dozen|dozens|hundreds|thousands|millions|billions)\b",
@@ -26,9 +26,9 @@ _QUOTED = re.compile(r"[\"“”«»]|(?<!\w)'\w[^']*'(?!\w)")
 
 # (question pattern, answer pattern), first match wins
 RULES: tuple[tuple[re.Pattern, re.Pattern], ...] = (
-    (re.compile(r"\bday of the week\b|\bwhich day\b|\bwhat day\b", re.I), _WEEKDAY),
+    (re.compile(r"\bday of the week\b|\bwhich day\b|\bwhat day\b", re.I), WEEKDAY),
     (re.compile(r"\bwhat date\b|\bwhich date\b|\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhich month\b|\bwhat month\b",
-                re.I), _DATE),
+                re.I), DATE),
     (re.compile(r"\bhow (?:many|much|long|old|far)\b|\bwhat (?:number|percentage|share|amount)\b|\bminimum\b|"
                 r"\bmaximum\b", re.I), _NUMBER),
     (re.compile(r"\b(?:what|which) (?:single )?(?:word|words|term|phrase|adjective)\b|\bhow did .* describe\b|"

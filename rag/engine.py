@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Union
 
+from .anchor import MIN_ANCHOR, anchor_score, typed_values
 from .cite import StreamFilter, is_abstention, resolve_markers, strip_markers
 from .embedding import CachedEmbedder, Embedder
 from .errors import BadQuestion
@@ -179,6 +180,10 @@ class Engine:
         numbers = unsupported_numbers(claim, sources)
         if numbers:
             return Verdict(False, support, f"numbers not in the passages: {', '.join(sorted(numbers))}")
+        anchor = anchor_score(question, claim, list({p.doc_id: p.document for p in passages}.values()))
+        if anchor is not None and anchor < MIN_ANCHOR:
+            return Verdict(False, support, f"the articles give {', '.join(typed_values(question, claim))} "
+                                           "for something other than what the question asks about")
         return Verdict(True, support, "")
 
     def _finish(self, question: str, raw: str, passages: tuple[Passage, ...], verdict: Verdict,

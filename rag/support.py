@@ -25,6 +25,7 @@ there these they this those through to too under until up very was we were what 
 will with would you your yours yourself said says say according article articles passage passages one two
 state states stated mention mentions mentioned describe describes described indicate indicates indicated note notes
 noted report reports reported provide provides provided text texts source sources refer refers referred
+name named person individual someone somebody specific certain
 """.split())
 
 

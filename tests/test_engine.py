@@ -10,6 +10,7 @@ from conftest import make_engine
 from fakes import FakeEmbedder, ScriptedLLM
 from rag.engine import NOT_IN_ARTICLES, Done, Engine, Retrieved, Token
 from rag.errors import BadQuestion, RagError
+from rag.evidence import EvidenceSettings
 from rag.index import Index
 from rag.ingest import ingest
 from rag.prompt import INSTRUCTIONS, SYSTEM_PROMPT
@@ -277,3 +278,18 @@ def test_warm_up_embeds_the_articles_sentences_so_questions_embed_only_themselve
 def test_engines_for_other_models_share_the_sentence_vectors(engine):
     other = engine.with_llm(ScriptedLLM(["x"]))
     assert other.vectors is engine.vectors and other.retriever.embedder is engine.vectors
+
+
+def test_a_date_the_articles_give_for_another_event_abstains(tmp_path):
+    (tmp_path / "meeting.txt").write_text(
+        "Putin hosted China's Defense Minister in Moscow. The meeting took place on April 16, 2023.\n\n"
+        "Observers watched the talks closely. Analysts expect more such talks.\n\n"
+        "Xu Qiliang is vice chairman of China's Central Military Commission.\n", encoding="utf-8")
+    embedder = FakeEmbedder()
+    ingest([tmp_path / "meeting.txt"], tmp_path / "idx", embedder)
+    engine = make_engine(tmp_path / "idx", embedder, ["Putin met the minister in Moscow on April 16, 2023 [1]."])
+    engine.evidence = EvidenceSettings(min_relative=0.0)  # every sentence goes to the model: all words are grounded
+    assert not engine.ask("On what date did Putin meet China's Defense Minister in Moscow?").abstained
+    engine.llm.replies[:] = ["Xu Qiliang was appointed vice chairman on April 16, 2023 [1]."]
+    moved = engine.ask("When was Xu Qiliang appointed vice chairman of China's Central Military Commission?")
+    assert moved.abstained and "April" in moved.abstain_reason
