@@ -24,16 +24,17 @@ _NUMBER = re.compile(
 )
 _QUOTED = re.compile(r"[\"“”«»]|(?<!\w)'\w[^']*'(?!\w)")
 
-# (question pattern, answer pattern), first match wins
-RULES: tuple[tuple[re.Pattern, re.Pattern], ...] = (
-    (re.compile(r"\bday of the week\b|\bwhich day\b|\bwhat day\b", re.I), WEEKDAY),
-    (re.compile(r"\bwhat date\b|\bwhich date\b|\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhich month\b|\bwhat month\b",
-                re.I), DATE),
+# (question pattern, answer pattern, what is asked for), first match wins
+RULES: tuple[tuple[re.Pattern, re.Pattern, str], ...] = (
+    (re.compile(r"\bday of the week\b|\bwhich day\b|\bwhat day\b", re.I), WEEKDAY, "a weekday"),
+    (re.compile(r"\bwhat date\b|\bwhich date\b|^\s*when\b|\band when\b|\bwhat year\b|\bwhich year\b|"
+                r"\bwhich month\b|\bwhat month\b", re.I), DATE, "a date"),
     (re.compile(r"\bhow (?:many|much|long|old|far)\b|\bwhat (?:number|percentage|share|amount)\b|\bminimum\b|"
-                r"\bmaximum\b", re.I), _NUMBER),
+                r"\bmaximum\b|\bpopulation\b", re.I), _NUMBER, "a number"),
     (re.compile(r"\b(?:what|which) (?:single )?(?:word|words|term|phrase|adjective)\b|\bhow did .* describe\b|"
-                r"\bdescribed? (?:it|them|this|the \w+) as\b", re.I), _QUOTED),
+                r"\bdescribed? (?:it|them|this|the \w+) as\b", re.I), _QUOTED, "a quote"),
 )
+KINDS = {answer.pattern: kind for _, answer, kind in RULES}
 
 
 def expected_answer(question: str) -> re.Pattern | None:
@@ -44,10 +45,26 @@ def expected_answer(question: str) -> re.Pattern | None:
     >>> bool(expected_answer("What single word described the cooperation?").search('an "unprecedented" level'))
     True
     """
-    for asked, answer in RULES:
+    for asked, answer, _ in RULES:
         if asked.search(question):
             return answer
     return None
+
+
+def missing_kind(question: str, answer: str) -> str:
+    """What the question asks for ("a date", "a number", ...) when the answer holds none of it, else "".
+
+    Quotes are not required: an answer may give the asked words without quotation marks.
+
+    >>> missing_kind("What is the population of Russia?", "Russia and China built up cooperation.")
+    'a number'
+    >>> missing_kind("When did they meet?", "They met on April 16, 2023."), missing_kind("Who?", "x")
+    ('', '')
+    """
+    pattern = expected_answer(question)
+    if pattern is None or pattern is _QUOTED or pattern.search(answer):
+        return ""
+    return KINDS[pattern.pattern]
 
 
 def fits(question: str, sentence: str) -> bool:

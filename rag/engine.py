@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from .anchor import MIN_ANCHOR, anchor_score, typed_values
+from .answer_type import missing_kind
 from .cite import StreamFilter, is_abstention, resolve_markers, strip_markers
 from .embedding import CachedEmbedder, Embedder
 from .errors import BadQuestion
@@ -180,6 +181,9 @@ class Engine:
         numbers = unsupported_numbers(claim, sources)
         if numbers:
             return Verdict(False, support, f"numbers not in the passages: {', '.join(sorted(numbers))}")
+        kind = missing_kind(question, claim)
+        if kind:
+            return Verdict(False, support, f"the question asks for {kind} and the answer gives none")
         anchor = anchor_score(question, claim, list({p.doc_id: p.document for p in passages}.values()))
         if anchor is not None and anchor < MIN_ANCHOR:
             return Verdict(False, support, f"the articles give {', '.join(typed_values(question, claim))} "

@@ -293,3 +293,10 @@ def test_a_date_the_articles_give_for_another_event_abstains(tmp_path):
     engine.llm.replies[:] = ["Xu Qiliang was appointed vice chairman on April 16, 2023 [1]."]
     moved = engine.ask("When was Xu Qiliang appointed vice chairman of China's Central Military Commission?")
     assert moved.abstained and "April" in moved.abstain_reason
+
+
+def test_an_answer_without_the_kind_of_thing_asked_for_abstains(engine):
+    sentence = grounded_reply(engine, "What is the population of Russia?", n=1)
+    answer = engine.ask("What is the population of Russia?")
+    assert answer.abstained and answer.abstain_reason == "the question asks for a number and the answer gives none"
+    assert sentence in answer.raw_text
