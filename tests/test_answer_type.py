@@ -14,6 +14,7 @@ from rag.types import Chunk, Document, Passage, Span
     ("When did Putin meet the minister?", "The meeting took place on April 16, 2023."),
     ("In what year was the alliance formed?", "AUKUS was created in 2021."),
     ("How many warships took part?", "Twelve warships took part, officials said."),
+    ("How many days passed?", "Two days passed."),
     ("How many warships took part?", "About 12 warships took part."),
     ("What is the minimum monthly contribution asked for?", "Support us monthly starting from just $2."),
     ("What single word described the cooperation?", "He called it “unprecedented.”"),
@@ -55,3 +56,7 @@ def test_evidence_prefers_the_sentence_with_the_asked_weekday():
 def test_neighbours_must_not_be_negative():
     with pytest.raises(ValueError, match="neighbours"):
         EvidenceSettings(neighbours=-1)
+
+
+def test_one_of_is_not_a_count():
+    assert not fits("What is the population of Russia?", "China is one of Russia's largest markets.")
