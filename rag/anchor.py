@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Iterable
 
 from .answer_type import DATE, WEEKDAY, expected_answer
-from .support import content_tokens, stem
+from .support import content_tokens, support_score
 from .textclean import split_sentences
 from .types import Document
 
@@ -61,8 +61,7 @@ def anchor_score(question: str, answer: str, documents: Iterable[Document]) -> f
     if not values:
         return None
     folded = [v.casefold() for v in values]
-    asked = {t for t in content_tokens(question) if t not in folded}
-    asked_stems = {stem(t) for t in asked}
+    asked = " ".join(sorted(t for t in content_tokens(question) if t not in folded))
     if not asked:
         return None
     key = next((v for v in folded if not v.isdigit()), folded[0])  # the weekday or month if any, else the year
@@ -74,9 +73,7 @@ def anchor_score(question: str, answer: str, documents: Iterable[Document]) -> f
             windows.append(" ".join([header, *body]))
         windows += [" ".join(body[max(0, i - 1) : i + 2]) for i, s in enumerate(body) if key in s.casefold()]
         for window in windows:
-            tokens = content_tokens(window)
-            stems = {stem(t) for t in tokens}
-            best = max(best, sum(1 for t in asked if t in tokens or stem(t) in stems) / len(asked))
+            best = max(best, support_score(asked, [window]))
     return best
 
 

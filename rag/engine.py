@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Union
 
-from .anchor import MIN_ANCHOR, anchor_score, typed_values
+from .anchor import anchored, typed_values
 from .answer_type import missing_kind
 from .cite import StreamFilter, is_abstention, resolve_markers, strip_markers
 from .embedding import CachedEmbedder, Embedder
@@ -70,7 +70,8 @@ class Engine:
     """Retrieval plus generation over one index. Thread-safe: one generation at a time."""
 
     def __init__(self, index: Index, embedder: Embedder, llm: LLM, top_k: int = 5, max_tokens: int = 200,
-                 evidence: EvidenceSettings = EvidenceSettings(), retrieval: RetrievalSettings = RetrievalSettings()):
+                 evidence: EvidenceSettings = EvidenceSettings(), retrieval: RetrievalSettings = RetrievalSettings(),
+                 vectors: CachedEmbedder | None = None):
         if top_k <= 0:
             raise ValueError(f"top_k must be > 0, got {top_k}")
         if max_tokens <= 0:
@@ -82,7 +83,8 @@ class Engine:
         self.max_tokens = max_tokens
         self.evidence = evidence
         self.retrieval = retrieval
-        self.vectors = CachedEmbedder(embedder)  # questions and article sentences, each embedded once
+        # questions and article sentences, each embedded once (shared with engines for other models)
+        self.vectors = CachedEmbedder(embedder) if vectors is None else vectors
         self.retriever = Retriever(index, self.vectors, retrieval)
         self.generate_lock = threading.Lock()
 
@@ -106,11 +108,9 @@ class Engine:
                 warm(build_messages("warm up", []))
 
     def with_llm(self, llm: LLM) -> "Engine":
-        """Another engine over the same index and embedder, answering with ``llm``."""
-        engine = Engine(self.index, self.embedder, llm, self.top_k, self.max_tokens, self.evidence, self.retrieval)
-        engine.vectors = self.vectors
-        engine.retriever = Retriever(engine.index, engine.vectors, engine.retrieval)
-        return engine
+        """Another engine over the same index, embedder and sentence vectors, answering with ``llm``."""
+        return Engine(self.index, self.embedder, llm, self.top_k, self.max_tokens, self.evidence, self.retrieval,
+                      self.vectors)
 
     @property
     def model_id(self) -> str:
@@ -177,15 +177,15 @@ class Engine:
         if is_abstention(text, cited):
             return Verdict(False, support, "the model said the passages do not hold the answer")
         if support < MIN_SUPPORT:
-            return Verdict(False, support, f"{support:.0%} of what the answer adds to the question is in the passages (needs {MIN_SUPPORT:.0%})")
+            return Verdict(False, support, f"{support:.0%} of what the answer adds to the question is in the passages "
+                                           f"(needs {MIN_SUPPORT:.0%})")
         numbers = unsupported_numbers(claim, sources)
         if numbers:
             return Verdict(False, support, f"numbers not in the passages: {', '.join(sorted(numbers))}")
         kind = missing_kind(question, claim)
         if kind:
             return Verdict(False, support, f"the question asks for {kind} and the answer gives none")
-        anchor = anchor_score(question, claim, list({p.doc_id: p.document for p in passages}.values()))
-        if anchor is not None and anchor < MIN_ANCHOR:
+        if not anchored(question, claim, list({p.doc_id: p.document for p in passages}.values())):
             return Verdict(False, support, f"the articles give {', '.join(typed_values(question, claim))} "
                                            "for something other than what the question asks about")
         return Verdict(True, support, "")
