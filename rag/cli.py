@@ -167,7 +167,8 @@ def format_sources(answer, width: int = 100, snippet_chars: int = 400) -> str:
     """The answer's cited sources (or, on abstention, the closest passages) for a terminal."""
     out = []
     if answer.abstained:
-        out.append(f"\n{answer.text}\nClosest passages found:")
+        why = f"\nWhy: {answer.abstain_reason}" if answer.abstain_reason else ""
+        out.append(f"\n{answer.text}{why}\nClosest passages found:")
         items = [(p.rank, p) for p in answer.passages[:3]]
     else:
         out.append("\nSources:")

@@ -76,6 +76,7 @@ def test_ask_streams_the_answer_and_lists_the_closest_passages(capsys, fake_inde
     assert code == 0 and err == ""
     assert out.startswith("The articles do not say.")
     assert "Not in the articles" in out and "Closest passages found:" in out
+    assert "Why: the model said the passages do not hold the answer" in out
     assert "[1] " in out and "scripted-llm" in out and "prompt tokens" in out
 
 

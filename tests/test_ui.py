@@ -267,6 +267,7 @@ def test_abstention_renders_notice_and_closest_passages(fake_index, fake_embedde
     engines = as_engines(make_engine(fake_index, fake_embedder, ["The articles do not say."]))
     _, conv, sources, turns = list(chat.ask(engines, [], "What is the population of Russia?"))[-1]
     assert "Not in the articles" in conv and turns[0].abstained
+    assert '<div class="reason">Why: the model said the passages do not hold the answer</div>' in conv
     assert "Closest passages" in sources and "src-card" in sources
 
 

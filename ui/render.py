@@ -27,6 +27,7 @@ class Turn:
     searched: str = ""  # the standalone question retrieval used, when a follow-up was rewritten
     text: str = ""  # the answer so far, with [n] markers
     abstained: bool = False
+    reason: str = ""  # why the engine abstained
     error: str = ""
     meta: str = ""  # model and timings, shown small
     pending: bool = False
@@ -274,6 +275,8 @@ def turn_html(turn: Turn, current: bool) -> str:
         parts.append(f'<div class="notice error">{esc(turn.error)}</div>')
     elif turn.abstained:
         parts.append(NOT_IN_ARTICLES_HTML)
+        if turn.reason:
+            parts.append(f'<div class="reason">Why: {esc(turn.reason)}</div>')
     elif turn.sentences and not turn.pending:
         parts.append(f'<div class="a">{sentences_html(turn.sentences, link_markers=current)}</div>')
     elif turn.text:

@@ -73,6 +73,7 @@ a.cite.repaired, span.cite.repaired { background: transparent; box-shadow: inset
   background: var(--block-background-fill); scroll-margin-top: .5rem; transition: box-shadow .3s;
 }
 .src-card.cited { border-left: 4px solid #6366f1; }
+.reason { color: #6b7280; font-size: 0.85em; margin-top: 0.3em; }
 .sources.abstained .src-card { border-left: 4px solid #f97316; }
 .src-card:target { box-shadow: 0 0 0 3px #a5b4fc; }
 .src-card header { font-weight: 600; line-height: 1.35; }
