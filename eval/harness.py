@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from rag.errors import RagError
+from rag.refusal import REFUSAL_THRESHOLD
 from rag.types import Answer, Passage
 
+from .calibrate import render_sweep, sweep_run
 from .compare import compare_runs
 from .floors import FloorsEntry, check_floors, load_floors, render_checks
 from .gold import Question, load_gold
@@ -77,12 +79,16 @@ class Settings:
     max_tokens: int
     retrieval_only: bool
     retrieval: str = "hybrid"
+    refusal_threshold: float | None = REFUSAL_THRESHOLD
 
 
 def main(args) -> int:
     """``rag eval``: run a gold set (exit 1 if floors fail), or ``--compare A B``."""
     if args.compare:
         print(compare_runs(*args.compare), end="")
+        return 0
+    if getattr(args, "calibrate", None):
+        print(render_sweep(sweep_run(args.calibrate)), end="")
         return 0
     entry = _floors_entry(args)
     s = resolve_settings(args, entry)
@@ -115,7 +121,7 @@ def resolve_settings(args, entry: FloorsEntry | None) -> Settings:
         retrieval_only = retrieval_only or entry.retrieval_only
         _check_matches_entry(entry, gold, args.top_k, model)
     return Settings(gold, args.index, args.out, model, args.top_k, args.max_tokens, retrieval_only,
-                    getattr(args, "retrieval", "hybrid"))
+                    getattr(args, "retrieval", "hybrid"), getattr(args, "refusal_threshold", REFUSAL_THRESHOLD))
 
 
 def _check_matches_entry(entry: FloorsEntry, gold: str, top_k: int, model: str | None) -> None:
@@ -150,7 +156,7 @@ def _full(s: Settings):
     from rag.retrieve import RetrievalSettings
 
     engine = open_engine(s.index, s.model, top_k=s.top_k, max_tokens=s.max_tokens,
-                         retrieval=RetrievalSettings(mode=s.retrieval))
+                         retrieval=RetrievalSettings(mode=s.retrieval), refusal_threshold=s.refusal_threshold)
     engine.warm_up()  # model loading is not answer latency
     return engine.index, engine.retrieve, engine.ask, engine.model_id
 
@@ -176,6 +182,7 @@ def run_info(s: Settings, model_id: str | None, embedding_model_id: str, seconds
         gold_sha256=_sha256(s.gold),
         date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), cpu=cpu_model(), cores=os.cpu_count() or 0,
         seconds=round(seconds, 2),
+        refusal_threshold="" if s.retrieval_only else "off" if s.refusal_threshold is None else str(s.refusal_threshold),
     )
 
 

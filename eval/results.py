@@ -69,6 +69,8 @@ class QuestionResult:
     sentences_total: int | None = None  # answer sentences checked against their citations (rag/verify.py)
     sentences_supported: int | None = None
     citations_repaired: int | None = None
+    abstain_reason: str | None = None
+    refusal_p: float | None = None  # the model's own probability of replying "NOT FOUND" (rag/refusal.py)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,6 +119,7 @@ def score_question(q: Question, ranked: Sequence[Passage], answer: Answer | None
         sentences_total=len(answer.sentences),
         sentences_supported=sum(1 for x in answer.sentences if x.supported),
         citations_repaired=sum(1 for x in answer.sentences if x.repaired_from),
+        abstain_reason=answer.abstain_reason, refusal_p=answer.refusal_p,
     )
 
 

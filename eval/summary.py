@@ -63,6 +63,7 @@ class RunInfo:
     cpu: str = ""
     cores: int = 0
     seconds: float = 0.0
+    refusal_threshold: str = ""  # "off", or the probability at which the model's own refusal abstained
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ own words. Pure functions.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from typing import Collection, Iterable
 
 from .answer_type import DATE, WEEKDAY, expected_answer
-from .support import content_tokens, support_score
+from .support import content_tokens, support_score, tokens
 from .textclean import split_sentences
 from .types import Document
 
@@ -54,9 +54,14 @@ def date_words(iso: str) -> str:
     return f"{d:%A %B} {d.day}, {d.year} ({iso})"
 
 
-def anchor_score(question: str, answer: str, documents: Iterable[Document]) -> float | None:
+def anchor_score(question: str, answer: str, documents: Iterable[Document],
+                 specific: Collection[str] = ()) -> float | None:
     """Best share of the question's content words within a sentence of a sentence giving the answer's
-    date or weekday; None when the check does not apply (no date or weekday asked for or given)."""
+    date or weekday; None when the check does not apply (no date or weekday asked for or given).
+
+    ``specific``: words of what the question names that only one article uses (names.specific_names); when
+    given, a window counts only if it holds one of them (the article's outlet and title count for all of it),
+    so that another article's date cannot answer for "Xu Qiliang"."""
     values = typed_values(question, answer)
     if not values:
         return None
@@ -72,7 +77,10 @@ def anchor_score(question: str, answer: str, documents: Iterable[Document]) -> f
         if key in header.casefold():  # the article's own date: it dates the whole article
             windows.append(" ".join([header, *body]))
         windows += [" ".join(body[max(0, i - 1) : i + 2]) for i, s in enumerate(body) if key in s.casefold()]
+        signed = set(tokens(f"{doc.title} {doc.outlet}"))
         for window in windows:
+            if specific and not (set(specific) & (set(tokens(window)) | signed)):
+                continue
             best = max(best, support_score(asked, [window]))
     return best
 
@@ -82,7 +90,7 @@ def _header(doc: Document) -> str:
     return " ".join(x for x in (doc.title, date_words(doc.date)) if x)
 
 
-def anchored(question: str, answer: str, documents: Iterable[Document]) -> bool:
+def anchored(question: str, answer: str, documents: Iterable[Document], specific: Collection[str] = ()) -> bool:
     """False only when the answer gives a date or weekday that no article states near the question's words."""
-    score = anchor_score(question, answer, documents)
+    score = anchor_score(question, answer, documents, specific)
     return score is None or score >= MIN_ANCHOR

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from .support import same_word, stem, tokens
+
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 WEEKDAY = re.compile(r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 DATE = re.compile(rf"\b{_MONTH}\b|\b(?:1[89]|20)\d\d\b|\b\d{{4}}-\d\d-\d\d\b")
@@ -62,9 +64,34 @@ def missing_kind(question: str, answer: str) -> str:
     ('', '')
     """
     pattern = expected_answer(question)
-    if pattern is None or pattern is _QUOTED or pattern.search(answer):
+    if pattern is None or pattern is _QUOTED:
         return ""
-    return KINDS[pattern.pattern]
+    if pattern is _NUMBER and not counts(question, answer):
+        return f"a number of {_HOW_MANY.search(question).group(1)}"
+    return "" if pattern.search(answer) else KINDS[pattern.pattern]
+
+
+_HOW_MANY = re.compile(r"\bhow many ([a-z]+)", re.I)
+
+
+def counts(question: str, answer: str) -> bool:
+    """For "how many <things>" questions: does the answer put a number right before the things (within three
+    words)? True for other questions.
+
+    >>> counts("How many warships will take part?", "The two sides agreed on the exercises.")
+    False
+    >>> counts("How many days passed?", "Two full days passed."), counts("Who?", "x")
+    (True, True)
+    """
+    m = _HOW_MANY.search(question)
+    if not m:
+        return True
+    thing = m.group(1).lower()
+    words = tokens(answer)
+    for i, w in enumerate(words):
+        if _NUMBER.search(w) and any(stem(x) == stem(thing) or same_word(x, thing) for x in words[i + 1: i + 4]):
+            return True
+    return False
 
 
 def fits(question: str, sentence: str) -> bool:

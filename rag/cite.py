@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from .prompt import ABSTAIN_TEXT
+from .refusal import REFUSAL
 
 # [1]  [1, 2]  [1][2]  [Passage 2]  [passages 1 and 3]  [1-2]
 MARKER = re.compile(
@@ -80,7 +81,7 @@ def is_abstention(text: str, cited: list[int]) -> bool:
     stripped = text.strip()
     if not stripped:
         return True
-    if stripped.lower().startswith(ABSTAIN_TEXT.lower().rstrip(".")):
+    if stripped.lower().startswith((ABSTAIN_TEXT.lower().rstrip("."), REFUSAL.lower())):
         return True
     return bool(ABSTAIN_PATTERNS.search(stripped)) and not cited
 

@@ -8,6 +8,7 @@ import textwrap
 from typing import Sequence
 
 from .errors import RagError
+from .refusal import REFUSAL_THRESHOLD
 
 EPILOG = """examples:
   rag ingest seeds/ --index indexes/seeds
@@ -77,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--retrieval-only", action="store_true", help="skip the LLM; score retrieval only")
     s.add_argument("--out", help="folder for results.jsonl, summary.json, summary.md")
     s.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two result folders")
+    s.add_argument("--calibrate", metavar="RUN", help="sweep the refusal threshold over a run made with "
+                   "--refusal-threshold off: accuracy and abstention at each threshold")
     s.add_argument("--floors", help="fail (exit 1) when a metric falls below these floors (JSON)")
     s.add_argument("--floors-key", help="which entry of the floors file to check")
     s.set_defaults(run=cmd_eval)
@@ -89,6 +92,22 @@ def add_model_args(s: argparse.ArgumentParser) -> None:
     s.add_argument("--max-tokens", type=int, default=200, help="longest answer in tokens (default 200)")
     s.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], default="hybrid",
                    help="hybrid = dense + BM25 fused (default); dense or bm25 alone for comparison")
+    s.add_argument("--refusal-threshold", type=refusal_threshold, default=REFUSAL_THRESHOLD, metavar="P|off",
+                   help="abstain when the model's own probability of replying NOT FOUND reaches P "
+                        f"(default {REFUSAL_THRESHOLD}, calibrated on the gold set); off: never")
+
+
+def refusal_threshold(value: str) -> float | None:
+    """--refusal-threshold: a probability in (0, 1], or "off"."""
+    if value.strip().lower() in ("off", "none"):
+        return None
+    try:
+        p = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability in (0, 1] or 'off', got {value!r}") from None
+    if not 0.0 < p <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a probability in (0, 1] or 'off', got {value!r}")
+    return p
 
 
 def progress_bars():
@@ -148,7 +167,7 @@ def cmd_ask(args) -> int:
     from .retrieve import RetrievalSettings
 
     engine = open_engine(args.index, args.model, top_k=args.top_k, max_tokens=args.max_tokens,
-                         retrieval=RetrievalSettings(mode=args.retrieval))
+                         retrieval=RetrievalSettings(mode=args.retrieval), refusal_threshold=args.refusal_threshold)
     if args.json:
         print(json.dumps(engine.ask(args.question).to_dict(), indent=2, ensure_ascii=False))
         return 0

@@ -7,33 +7,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Union
 
-from .anchor import anchored, typed_values
-from .answer_type import missing_kind
-from .cite import StreamFilter, is_abstention, resolve_markers, strip_markers
+from .cite import StreamFilter, resolve_markers
 from .embedding import CachedEmbedder, Embedder
 from .errors import BadQuestion
 from .evidence import EvidenceSettings, chunk_sentences, select_evidence
 from .index import Index
+from .judge import Verdict, judge
 from .llm import LLM
-from .prompt import as_given, build_messages
+from .prompt import build_messages
+from .refusal import REFUSAL_THRESHOLD, RefusalProbe, refuses
 from .retrieve import RetrievalSettings, Retriever
-from .support import grounding, unsupported_numbers
 from .types import Answer, Citation, Passage, Timings
 from .verify import verify_answer
 
 MAX_QUESTION_CHARS = 2000
-MIN_SUPPORT = 0.6  # below this share of its new words found in the passages, an answer is not grounded
 WARM_SENTENCES = 5_000  # article sentences embedded at warm-up (about 40 s on 2 cores); the rest on first use
 NOT_IN_ARTICLES = "Not in the articles: the indexed articles do not contain the answer to this question."
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Whether a reply stands as an answer (grounded in the passages), and if not, why."""
-
-    answered: bool
-    support: float
-    reason: str               # why the reply became an abstention ("" when answered)
 
 
 @dataclass(frozen=True)
@@ -71,7 +60,9 @@ class Engine:
 
     def __init__(self, index: Index, embedder: Embedder, llm: LLM, top_k: int = 5, max_tokens: int = 200,
                  evidence: EvidenceSettings = EvidenceSettings(), retrieval: RetrievalSettings = RetrievalSettings(),
-                 vectors: CachedEmbedder | None = None):
+                 vectors: CachedEmbedder | None = None, refusal_threshold: float | None = REFUSAL_THRESHOLD):
+        """``refusal_threshold``: abstain when the model's own probability of replying "NOT FOUND" reaches it
+        (see refusal.py); None never asks (the probability is still read and reported)."""
         if top_k <= 0:
             raise ValueError(f"top_k must be > 0, got {top_k}")
         if max_tokens <= 0:
@@ -83,6 +74,9 @@ class Engine:
         self.max_tokens = max_tokens
         self.evidence = evidence
         self.retrieval = retrieval
+        if refusal_threshold is not None and not 0.0 < refusal_threshold <= 1.0:
+            raise ValueError(f"refusal_threshold must be in (0, 1] or None, got {refusal_threshold}")
+        self.refusal_threshold = refusal_threshold
         # questions and article sentences, each embedded once (shared with engines for other models)
         self.vectors = CachedEmbedder(embedder) if vectors is None else vectors
         self.retriever = Retriever(index, self.vectors, retrieval)
@@ -110,7 +104,7 @@ class Engine:
     def with_llm(self, llm: LLM) -> "Engine":
         """Another engine over the same index, embedder and sentence vectors, answering with ``llm``."""
         return Engine(self.index, self.embedder, llm, self.top_k, self.max_tokens, self.evidence, self.retrieval,
-                      self.vectors)
+                      self.vectors, self.refusal_threshold)
 
     @property
     def model_id(self) -> str:
@@ -142,19 +136,32 @@ class Engine:
         pieces: list[str] = []
         first_token_s = 0.0
         stream_filter = StreamFilter(len(passages))
+        probe = RefusalProbe()
+        refused = False
         with self.generate_lock:
             t_gen = time.perf_counter()
             prompt_tokens = self.llm.count_prompt_tokens(messages)
-            for piece in self.llm.stream(messages, self.max_tokens):
-                if not pieces:
-                    first_token_s = time.perf_counter() - t0
-                pieces.append(piece)
-                shown = stream_filter.feed(piece)
-                if shown:
-                    yield Token(shown)
+            stream = self.llm.stream(messages, self.max_tokens, refusal=probe)
+            try:
+                for piece in stream:
+                    if not pieces:
+                        first_token_s = time.perf_counter() - t0
+                        if self.refusal_threshold is not None and refuses(probe.probability, self.refusal_threshold):
+                            refused = True  # the model's own verdict, before any answer text is shown
+                            break
+                    pieces.append(piece)
+                    shown = stream_filter.feed(piece)
+                    if shown:
+                        yield Token(shown)
+            finally:
+                getattr(stream, "close", lambda: None)()
             t_done = time.perf_counter()
             raw = "".join(pieces)
-        verdict = self._judge(question, raw, passages)
+        if refused:
+            verdict = Verdict(False, 0.0, f"the model judged that the passages do not answer the question "
+                                          f"(its own probability of replying so: {probe.probability:.0%})")
+        else:
+            verdict = judge(question, raw, passages, tuple(self.index.documents.values()))
         tail = stream_filter.flush()
         if tail:
             yield Token(tail)
@@ -166,35 +173,13 @@ class Engine:
             prompt_tokens=prompt_tokens,
             completion_tokens=len(pieces),
         )
-        yield Done(self._finish(question, raw, passages, verdict, timings))
-
-    def _judge(self, question: str, raw: str, passages: tuple[Passage, ...]) -> Verdict:
-        """Is the reply an answer, and grounded in the passages?"""
-        text, cited = resolve_markers(raw, len(passages))
-        claim = strip_markers(text)
-        sources = [as_given(p) for p in passages]
-        support = grounding(claim, question, sources)  # 0.0 when the answer only echoes the question
-        if is_abstention(text, cited):
-            return Verdict(False, support, "the model said the passages do not hold the answer")
-        if support < MIN_SUPPORT:
-            return Verdict(False, support, f"{support:.0%} of what the answer adds to the question is in the passages "
-                                           f"(needs {MIN_SUPPORT:.0%})")
-        numbers = unsupported_numbers(claim, sources)
-        if numbers:
-            return Verdict(False, support, f"numbers not in the passages: {', '.join(sorted(numbers))}")
-        kind = missing_kind(question, claim)
-        if kind:
-            return Verdict(False, support, f"the question asks for {kind} and the answer gives none")
-        if not anchored(question, claim, list({p.doc_id: p.document for p in passages}.values())):
-            return Verdict(False, support, f"the articles give {', '.join(typed_values(question, claim))} "
-                                           "for something other than what the question asks about")
-        return Verdict(True, support, "")
+        yield Done(self._finish(question, raw, passages, verdict, timings, probe.probability))
 
     def _finish(self, question: str, raw: str, passages: tuple[Passage, ...], verdict: Verdict,
-                timings: Timings) -> Answer:
+                timings: Timings, refusal_p: float | None) -> Answer:
         if not verdict.answered:
             return Answer(question, NOT_IN_ARTICLES, (), passages, True, timings, self.model_id, raw, verdict.support,
-                          abstain_reason=verdict.reason)
+                          abstain_reason=verdict.reason, refusal_p=refusal_p)
         checks = verify_answer(resolve_markers(raw, len(passages))[0], passages, question)
         text = " ".join(c.text for c in checks)
         numbers = list(dict.fromkeys(n for c in checks for n in c.citations))
@@ -204,12 +189,13 @@ class Engine:
             for n in numbers
         )
         return Answer(question, text, citations, passages, False, timings, self.model_id, raw, verdict.support,
-                      tuple(checks))
+                      tuple(checks), refusal_p=refusal_p)
 
 
 def open_engine(index_path: str | Path, model: str | None = None, top_k: int = 5, max_tokens: int = 200,
                 embedder: Embedder | None = None, n_ctx: int = 4096,
-                retrieval: RetrievalSettings = RetrievalSettings()) -> Engine:
+                retrieval: RetrievalSettings = RetrievalSettings(),
+                refusal_threshold: float | None = REFUSAL_THRESHOLD) -> Engine:
     """An engine over the index at ``index_path`` with the real models (loaded lazily).
 
     ``model`` is "quality" (default), "fast", or a path to a GGUF file; $RAG_MODEL is read when it is None.
@@ -222,4 +208,4 @@ def open_engine(index_path: str | Path, model: str | None = None, top_k: int = 5
     index = Index.open(index_path, expect_model_id=embedder.model_id)
     path, model_id = resolve_model(model)
     return Engine(index, embedder, LlamaCppLLM(path, model_id, n_ctx=n_ctx), top_k=top_k, max_tokens=max_tokens,
-                  retrieval=retrieval)
+                  retrieval=retrieval, refusal_threshold=refusal_threshold)

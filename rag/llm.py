@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
 from .errors import ModelError
+from .refusal import RefusalProbe
 
 Messages = Sequence[dict[str, str]]
 
@@ -14,8 +15,12 @@ Messages = Sequence[dict[str, str]]
 class LLM(Protocol):
     model_id: str
 
-    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
-        """Yield the answer's text piece by piece (greedy, deterministic)."""
+    def stream(self, messages: Messages, max_tokens: int = 256, refusal: RefusalProbe | None = None) -> Iterator[str]:
+        """Yield the answer's text piece by piece (greedy, deterministic).
+
+        With ``refusal``, an LLM that can read its own next-token probabilities sets ``refusal.probability``
+        before the first piece and keeps the refusal from being chosen (see refusal.py); others leave it None.
+        """
         ...
 
     def count_prompt_tokens(self, messages: Messages) -> int: ...
@@ -88,7 +93,7 @@ class LlamaCppLLM:
         for _ in self.stream(messages, max_tokens=1):
             pass
 
-    def stream(self, messages: Messages, max_tokens: int = 256) -> Iterator[str]:
+    def stream(self, messages: Messages, max_tokens: int = 256, refusal: RefusalProbe | None = None) -> Iterator[str]:
         prompt, stop = self.render(messages)
         tokens = self._tokens(prompt)
         if len(tokens) + max_tokens > self.n_ctx:
@@ -96,8 +101,32 @@ class LlamaCppLLM:
                 f"prompt of {len(tokens)} tokens plus {max_tokens} to generate exceeds the context of {self.n_ctx}; "
                 "use fewer passages (--top-k)"
             )
+        processors = None
+        if refusal is not None:
+            from llama_cpp import LogitsProcessorList
+
+            refusal.token_ids = self._first_token(refusal.text)
+            processors = LogitsProcessorList([_refusal_reader(refusal, len(tokens), self._first_token(f" {refusal.text}"))])
         for part in self._llama.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, top_k=1,
-                                                  stop=stop, stream=True):
+                                                  stop=stop, stream=True, logits_processor=processors):
             text = part["choices"][0]["text"]
             if text:
                 yield text
+
+    def _first_token(self, text: str) -> tuple[int, ...]:
+        """The token a reply starting with ``text`` starts with."""
+        ids = self._tokens(text)
+        return (ids[0],) if ids else ()
+
+
+def _refusal_reader(probe: RefusalProbe, prompt_length: int, later: Sequence[int]):
+    """A llama.cpp logits processor: at the first step, read the refusal's probability; rule the refusal out at
+    every step (``later``: its first token after a space too), so the model's reply is its best answer."""
+    banned = list(dict.fromkeys([*probe.token_ids, *later]))
+
+    def process(input_ids, scores):
+        if len(input_ids) == prompt_length:
+            probe.read(scores)
+        scores[banned] = -float("inf")
+        return scores
+    return process

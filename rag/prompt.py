@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from .refusal import REFUSAL
 from .types import Passage
 
 ABSTAIN_TEXT = "The articles do not say."
@@ -16,17 +17,20 @@ SYSTEM_PROMPT = (
 
 INSTRUCTIONS = (  # before the passages, so their KV state is reused from one question to the next
     "Answer the question at the end using only the passages below, in one or two sentences. "
-    "After each sentence, cite the passage number in brackets, like [1]."
+    "After each sentence, cite the passage number in brackets, like [1]. "
+    f"If the passages do not answer the question, reply only: {REFUSAL}"
 )
 
 
 def source_line(passage: Passage) -> str:
-    """The passage's article metadata, or "" when the article states none."""
+    """The passage's article metadata, or "" when the article states none: "(From the article “T” published by
+    O on D)", "(From an article published by O)"."""
     d = passage.document
-    parts = [f"article “{d.title}”" if d.title else "", f"published by {d.outlet}" if d.outlet else "",
-             f"on {d.date}" if d.date else ""]
-    meta = " ".join(x for x in parts if x)
-    return f"(From the {meta})" if meta else ""
+    parts = [f"published by {d.outlet}" if d.outlet else "", f"on {d.date}" if d.date else ""]
+    if not any(parts) and not d.title:
+        return ""
+    article = f"the article “{d.title}”" if d.title else "an article"
+    return " ".join(["(From", article, *(x for x in parts if x)]) + ")"
 
 
 def as_given(passage: Passage) -> str:
@@ -50,9 +54,11 @@ def build_messages(question: str, passages: Sequence[Passage]) -> list[dict[str,
     """Chat messages for the model: the fixed system message and instructions (their KV state is reused),
     then the passages and the question.
 
-    The model is not offered an easy way out ("say you don't know"): small models
-    take it far too often. Whether the answer is grounded is checked afterwards
-    against the passages (see support.py), and ungrounded answers become abstentions.
+    The instructions offer the model one way out, replying NOT FOUND; it never gets to take it (rag/llm.py
+    rules that reply out while decoding), but the probability it gives that reply is read and, above a
+    calibrated threshold, the engine abstains (rag/refusal.py). A plain "say you don't know" was taken far
+    too often by small models. Whether an answer is grounded is checked afterwards against the passages
+    (support.py, verify.py), and ungrounded answers become abstentions.
     """
     user = (
         f"{INSTRUCTIONS}\n\n"

@@ -51,9 +51,11 @@ def stem(t: str) -> str:
 
     >>> [stem(w) for w in ("involves", "involve", "uses", "use", "talks", "meeting")]
     ['involv', 'involv', 'use', 'use', 'talk', 'meet']
+    >>> [stem(w) for w in ("unjustly", "unjust", "closely", "only", "early")]
+    ['unjust', 'unjust', 'clos', 'only', 'early']
     """
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(t) > len(suffix) + 2 and t.endswith(suffix):
+    for suffix in ("ing", "ed", "es", "ly", "s"):
+        if len(t) > len(suffix) + 2 + (2 if suffix == "ly" else 0) and t.endswith(suffix):
             t = t[: -len(suffix)]
             break
     return t[:-1] if len(t) > 3 and t.endswith("e") else t
@@ -83,7 +85,8 @@ def novel_tokens(answer: str, question: str) -> set[str]:
     """
     asked = content_tokens(question)
     asked_stems = {stem(t) for t in asked}
-    return {t for t in content_tokens(answer) if t not in asked and stem(t) not in asked_stems}
+    return {t for t in content_tokens(answer)
+            if t not in asked and stem(t) not in asked_stems and not any(same_word(t, a) for a in asked)}
 
 
 def grounding(answer: str, question: str, sources: Iterable[str]) -> float:
@@ -121,6 +124,28 @@ def unsupported_numbers(claim: str, sources: Iterable[str]) -> list[str]:
     for s in sources:
         source_tokens |= set(tokens(s))
     return [t for t in tokens(claim) if _NUMBER.search(t) and t not in source_tokens]
+
+
+_QUOTED = re.compile(r"[\"“«]([^\"”»]{2,300})[\"”»]")
+
+
+def misquoted(claim: str, sources: Iterable[str]) -> list[str]:
+    """Quoted phrases of two or more words in the claim that no source states word for word (case and
+    punctuation aside): a quotation mark promises the source's own words, so a made-up title or quote is not
+    grounded even when each of its words is.
+
+    >>> misquoted('The report was titled "The US War Against Russia".', ["a report warning of a US war against Russia"])
+    ['The US War Against Russia']
+    >>> misquoted('They warned it not to "play with fire" [1].', ["warning the US not to “play with fire”"])
+    []
+    """
+    texts = [" " + " ".join(tokens(s)) + " " for s in sources]
+    out = []
+    for m in _QUOTED.finditer(claim):
+        words = tokens(m.group(1))
+        if len(words) >= 2 and not any(f" {' '.join(words)} " in t for t in texts):
+            out.append(m.group(1).strip())
+    return out
 
 
 def best_sentences(claim: str, text: str, sentences: Sequence[Span], limit: int = 2, min_score: float = 0.2) -> tuple[Span, ...]:

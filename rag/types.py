@@ -118,6 +118,7 @@ class Answer:
     support: float = 1.0  # share of the answer's new content words found in the retrieved passages
     sentences: tuple[Any, ...] = ()  # rag.verify.SentenceCheck per answer sentence
     abstain_reason: str = ""  # why the engine abstained ("" when it answered)
+    refusal_p: float | None = None  # the model's own probability of replying "NOT FOUND" (rag/refusal.py)
 
     @property
     def cited_doc_ids(self) -> list[str]:
@@ -139,6 +140,7 @@ class Answer:
             "support": round(self.support, 3),
             "sentences": [s.to_dict() for s in self.sentences],
             "abstain_reason": self.abstain_reason,
+            "refusal_p": None if self.refusal_p is None else round(self.refusal_p, 4),
         }
 
 

@@ -86,6 +86,6 @@ done
 if [ "${RAG_SETUP_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   say "installing chromium (apt-get)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq && $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 say "ready: $VENV"

@@ -38,19 +38,30 @@ class FakeEmbedder:
 
 
 class ScriptedLLM:
-    """Replies with scripted answers in order and records every prompt it was given."""
+    """Replies with scripted answers in order and records every prompt it was given.
+
+    ``refusal_probabilities`` (in order, the last one repeating) is what it reports as its own probability
+    of refusing (rag/refusal.py); without them it reports none, like an LLM that cannot tell.
+    """
 
     model_id = "scripted-llm"
 
-    def __init__(self, replies: Sequence[str] = ("The articles do not say.",)):
+    def __init__(self, replies: Sequence[str] = ("The articles do not say.",),
+                 refusal_probabilities: Sequence[float] = ()):
         self.replies = list(replies)
+        self.refusal_probabilities = list(refusal_probabilities)
         self.prompts: list[list[dict]] = []
+        self.pieces_sent = 0
 
     def count_prompt_tokens(self, messages) -> int:
         return sum(len(m["content"].split()) for m in messages)
 
-    def stream(self, messages, max_tokens: int = 256) -> Iterator[str]:
+    def stream(self, messages, max_tokens: int = 256, refusal=None) -> Iterator[str]:
         self.prompts.append(list(messages))
-        reply = self.replies[min(len(self.prompts) - 1, len(self.replies) - 1)]
+        n = len(self.prompts) - 1
+        reply = self.replies[min(n, len(self.replies) - 1)]
+        if refusal is not None and self.refusal_probabilities:
+            refusal.probability = self.refusal_probabilities[min(n, len(self.refusal_probabilities) - 1)]
         for piece in re.findall(r"\S+\s*|\s+", reply):
+            self.pieces_sent += 1
             yield piece

@@ -40,3 +40,13 @@ def test_the_check_applies_only_to_dates_and_weekdays_the_answer_adds():
 def test_date_words():
     assert date_words("2023-04-16") == "Sunday April 16, 2023 (2023-04-16)"
     assert date_words("") == ""
+
+
+def test_another_articles_own_date_does_not_answer_for_what_only_one_article_names():
+    question = "When was Xu Qiliang appointed vice chairman of China's Central Military Commission?"
+    answer = "Xu Qiliang was appointed vice chairman on November 10, 2023."
+    chairman = Document("001", "China's military chairman spoke. The commission met.", date="2023-11-10")
+    assert anchored(question, answer, [chairman])  # the question's words alone: the article's date passes
+    assert not anchored(question, answer, [chairman], specific={"xu", "qiliang"})
+    assert anchored("What date is printed on the Interaction-2022 report?", "It is dated November 10, 2023.",
+                    [DATED], specific={"interaction"})

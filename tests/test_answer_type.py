@@ -60,3 +60,12 @@ def test_neighbours_must_not_be_negative():
 
 def test_one_of_is_not_a_count():
     assert not fits("What is the population of Russia?", "China is one of Russia's largest markets.")
+
+
+def test_how_many_things_needs_a_number_of_those_things():
+    from rag.answer_type import missing_kind
+
+    question = "How many warships will take part in the joint naval exercises?"
+    assert missing_kind(question, "The two sides agreed to hold joint naval exercises [1].") == "a number of warships"
+    assert missing_kind(question, "Twelve Russian warships will take part [1].") == ""
+    assert missing_kind("How much oil does China buy?", "China buys 2 million barrels.") == ""

@@ -106,6 +106,8 @@ def test_an_invalid_marker_after_a_stray_bracket_is_not_emitted():
     ("It is not mentioned in the articles.", [], True),
     ("There is no information about that.", [], True),
     ("This cannot be determined from the text.", [], True),
+    ("NOT FOUND", [], True),
+    ("NOT FOUND.", [], True),
     ("Xu Qiliang is vice chairman [1].", [1], False),
     ("Xu Qiliang is vice chairman.", [], False),
 ])

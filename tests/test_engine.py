@@ -79,11 +79,33 @@ def test_the_source_line_names_the_publisher_as_such(engine):
         assert f"published by {p.document.outlet}" in user
 
 
+def test_the_source_line_reads_as_a_phrase_with_or_without_a_title():
+    from rag.prompt import source_line
+    from rag.types import Chunk, Document, Passage, Span
+
+    def line(**meta):
+        doc = Document("d", "Body text.", **meta)
+        return source_line(Passage(Chunk("d:0", "d", "Body text.", Span(0, 10)), doc, 1.0, 1))
+    assert line(outlet="The Moscow Times") == "(From an article published by The Moscow Times)"
+    assert line(title="Ties", date="2023-04-16") == "(From the article “Ties” on 2023-04-16)"
+    assert line() == ""
+
+
 def test_an_abstention_says_why(engine):
     engine.llm.replies[:] = ["Russia has 144 million people [1]."]
     answer = engine.ask("What is the population of Russia?")
     assert answer.abstained and answer.abstain_reason.startswith("0% of what the answer adds")
     assert answer.to_dict()["abstain_reason"] == answer.abstain_reason
+
+
+def test_a_made_up_quotation_abstains(engine):
+    sentence = grounded_reply(engine)
+    words = sentence.split()
+    engine.llm.replies[:] = [f'{sentence}, in the words "{" ".join(reversed(words[:4]))}" [2].']
+    answer = engine.ask(QUESTION)
+    assert answer.abstained and answer.abstain_reason.startswith("quoted words not in the passages: "), answer.abstain_reason
+    engine.llm.replies[:] = [f'{sentence}, in the words "{" ".join(words[:4])}" [2].']
+    assert not engine.ask(QUESTION).abstained
 
 
 def test_citations_map_markers_to_the_nth_passage(engine):
@@ -288,7 +310,7 @@ def test_a_date_the_articles_give_for_another_event_abstains(tmp_path):
     embedder = FakeEmbedder()
     ingest([tmp_path / "meeting.txt"], tmp_path / "idx", embedder)
     engine = make_engine(tmp_path / "idx", embedder, ["Putin met the minister in Moscow on April 16, 2023 [1]."])
-    engine.evidence = EvidenceSettings(min_relative=0.0)  # every sentence goes to the model: all words are grounded
+    engine.evidence = EvidenceSettings(min_relative=0.0, min_source_relative=0.0, max_words=0)  # every sentence goes to the model: all words are grounded
     assert not engine.ask("On what date did Putin meet China's Defense Minister in Moscow?").abstained
     engine.llm.replies[:] = ["Xu Qiliang was appointed vice chairman on April 16, 2023 [1]."]
     moved = engine.ask("When was Xu Qiliang appointed vice chairman of China's Central Military Commission?")
@@ -300,3 +322,50 @@ def test_an_answer_without_the_kind_of_thing_asked_for_abstains(engine):
     answer = engine.ask("What is the population of Russia?")
     assert answer.abstained and answer.abstain_reason == "the question asks for a number and the answer gives none"
     assert sentence in answer.raw_text
+
+
+def test_a_name_from_another_story_abstains(tmp_path):
+    (tmp_path / "exercise.txt").write_text(
+        "Russia announced a joint exercise with China called Interaction-2022. It will be held next year.\n\n"
+        "Analysts expect more drills. The armies train often.\n", encoding="utf-8")
+    (tmp_path / "naval.txt").write_text(
+        "The two sides agreed to hold joint naval exercises in the Pacific Ocean and the Mediterranean Sea.\n",
+        encoding="utf-8")
+    embedder = FakeEmbedder()
+    ingest([tmp_path / "exercise.txt", tmp_path / "naval.txt"], tmp_path / "idx", embedder)
+    engine = make_engine(tmp_path / "idx", embedder, ["It will be held in the Pacific Ocean [1][2]."])
+    engine.evidence = EvidenceSettings(min_relative=0.0, min_source_relative=0.0, max_words=0)
+    answer = engine.ask("Where will the Interaction-2022 exercise be held?")
+    assert answer.abstained and "Pacific Ocean" in answer.abstain_reason, answer.abstain_reason
+    engine.llm.replies[:] = ["The naval exercises will be held in the Pacific Ocean [1][2]."]
+    assert not engine.ask("Where will the naval exercises be held?").abstained
+    engine.llm.replies[:] = ["The Interaction-2022 exercise will be held next year [1]."]
+    when = engine.ask("Where will the Interaction-2022 exercise be held?")
+    assert when.abstained and when.abstain_reason == "the question asks where and the answer names no place"
+
+
+def test_a_person_titled_for_another_country_abstains(tmp_path):
+    (tmp_path / "talks.txt").write_text(
+        "Russian Defense Minister Sergei Shoigu said military cooperation with China is acquiring significance.\n",
+        encoding="utf-8")
+    embedder = FakeEmbedder()
+    ingest([tmp_path / "talks.txt"], tmp_path / "idx", embedder)
+    engine = make_engine(tmp_path / "idx", embedder, ["China's defence minister is Sergei Shoigu [1]."])
+    answer = engine.ask("Who is China's defence minister?")
+    assert answer.abstained and "Sergei Shoigu a different title" in answer.abstain_reason, answer.abstain_reason
+    engine.llm.replies[:] = ["Russia's defence minister is Sergei Shoigu [1]."]
+    assert not engine.ask("Who is Russia's defence minister?").abstained
+
+
+def test_an_answer_without_the_name_asked_for_abstains(tmp_path):
+    (tmp_path / "talk.txt").write_text(
+        "Putin spoke to China's second highest ranking military official in a televised conference.\n",
+        encoding="utf-8")
+    embedder = FakeEmbedder()
+    ingest([tmp_path / "talk.txt"], tmp_path / "idx", embedder)
+    engine = make_engine(tmp_path / "idx", embedder, ["He is China's second highest ranking military official [1]."])
+    answer = engine.ask("What is the name of the Chinese official Putin spoke to in a televised conference?")
+    assert answer.abstained and answer.abstain_reason == "the question asks for a name and the answer gives none"
+    engine.llm.replies[:] = ["He is China's second highest ranking military official [1]."]
+    other = engine.ask("What rank does the Chinese official Putin spoke to in a televised conference hold?")
+    assert not other.abstained, other.abstain_reason

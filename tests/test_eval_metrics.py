@@ -271,7 +271,7 @@ def test_load_floors_names_the_available_keys(tmp_path):
 
 
 def test_repository_floors_file_is_valid():
-    for key in ("seeds_retrieval", "seeds_ci_fast"):
+    for key in ("seeds_retrieval", "seeds_ci_quality", "seeds_fast"):
         entry = load_floors(ROOT / "eval" / "floors.json", key)
         assert Path(entry.gold).is_file()
         load_gold(entry.gold)

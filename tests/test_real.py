@@ -46,12 +46,25 @@ def test_answers_name_the_fact_and_cite_the_right_article(engine, question, expe
     assert answer.timings.prompt_tokens > 0
 
 
-def test_question_not_answered_by_the_articles_abstains(engine):
-    answer = engine.ask("What is the population of Russia?")
+@pytest.mark.parametrize("question", [
+    "What is the population of Russia?",
+    # the articles name Interaction-2022 for another exercise, and the seas of another agreement (rag/names.py)
+    "What is the name of the military exercise China and Russia held together with Iran?",
+    "Where will the Interaction-2022 joint exercise be held?",
+])
+def test_question_not_answered_by_the_articles_abstains(engine, question):
+    answer = engine.ask(question)
     assert answer.abstained, answer.raw_text
-    assert answer.citations == ()
+    assert answer.citations == () and answer.abstain_reason
     assert "not in the articles" in answer.text.lower()
     assert answer.passages, "the closest passages are still returned"
+
+
+def test_the_model_reports_its_own_refusal_probability(engine):
+    """Read from llama.cpp's first-step logits (rag/refusal.py); never the refusal itself as the answer."""
+    answer = engine.ask("Who is Xu Qiliang?")
+    assert answer.refusal_p is not None and 0.0 <= answer.refusal_p < engine.refusal_threshold
+    assert "NOT FOUND" not in answer.raw_text
 
 
 def test_cli_ask_json_and_streaming(real_seeds_index, capsys):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.support import best_sentences, content_tokens, grounding, novel_tokens, support_score, tokens, unsupported_numbers
+from rag.support import (best_sentences, content_tokens, grounding, misquoted, novel_tokens, support_score, tokens,
+                         unsupported_numbers)
 from rag.textclean import split_sentences
 from rag.types import Span
 
@@ -69,3 +70,21 @@ def test_best_sentences_pick_the_sentences_sharing_most_words():
     assert best_sentences("Shoigu visited Xu", text, spans, limit=1) == (spans[2],)  # a tie goes to the earlier one
     assert best_sentences("", text, spans) == () and best_sentences("Xu", text, ()) == ()
     assert best_sentences("Penguins dance", text, spans) == ()
+
+
+def test_another_form_of_a_question_word_is_not_new():
+    from rag.support import grounding, novel_tokens
+
+    question = "On which day of the week did the two sides agree to hold joint naval exercises next year?"
+    answer = "The two sides agreed to hold joint naval exercises next year on Tuesday."
+    assert novel_tokens(answer, question) == {"tuesday"}
+    assert grounding(answer, question, ["Their agreement on Tuesday to hold joint naval exercises"]) == 1.0
+
+
+def test_a_quotation_must_be_word_for_word_in_a_source():
+    sources = ["a bipartisan report issued by the US Congress warning of a US war against both Russia and China."]
+    made_up = 'The report was titled "The US War Against Russia and China Simultaneously" [1].'
+    assert misquoted(made_up, sources) == ["The US War Against Russia and China Simultaneously"]
+    assert misquoted('It warned of "a US war against both Russia and China" [1].', sources) == []
+    assert misquoted('It was "bipartisan" [1].', ["nothing alike"]) == []  # one word: grounding's business
+    assert misquoted("No quotes here.", sources) == []

@@ -225,7 +225,7 @@ def test_checked_answer_through_the_handler(fake_index, fake_embedder):
              "China and Russia held joint naval drills in the Sea of Japan [2]. "
              "He also likes <b>penguins</b> and glaciers [1].")
     engine = make_engine(fake_index, fake_embedder, [reply])
-    engine.evidence = EvidenceSettings(neighbours=4)  # the sentence after each article's best: the drills are in
+    engine.evidence = EvidenceSettings(neighbours=4, min_source_relative=0.0, max_words=0)  # the sentence after each article's best: the drills are in
     engines = as_engines(engine)
     _, conv, sources, turns = list(chat.ask(engines, [], "Who is Xu Qiliang?"))[-1]
     a = turns[0]
@@ -276,7 +276,7 @@ class FailingLLM(ScriptedLLM):
         super().__init__()
         self.error = error
 
-    def stream(self, messages, max_tokens=256):
+    def stream(self, messages, max_tokens=256, refusal=None):
         raise self.error
         yield  # pragma: no cover
 
@@ -310,7 +310,7 @@ def test_rewrite_holds_the_engine_generation_lock(fake_index, fake_embedder):
     seen = []
 
     class LockCheckingLLM(ScriptedLLM):
-        def stream(self, messages, max_tokens=256):
+        def stream(self, messages, max_tokens=256, refusal=None):
             seen.append(generation_lock(engine).locked())
             yield from super().stream(messages, max_tokens)
 
@@ -330,9 +330,9 @@ def test_sessions_do_not_share_conversations(fake_index, fake_embedder):
 
 def test_concurrent_sessions_get_their_own_answers(fake_index, fake_embedder):
     class EchoLLM(ScriptedLLM):  # answers with the name asked about and words of passage [1], slowly
-        def stream(self, messages, max_tokens=256):
+        def stream(self, messages, max_tokens=256, refusal=None):
             prompt = messages[-1]["content"]
-            name = prompt.rsplit("Question: Who is ", 1)[1].rstrip("?")
+            name = prompt.rsplit("Question: What do the articles say about ", 1)[1].rstrip("?")
             grounded = " ".join(prompt.split("[1] ", 1)[1].split()[:6])
             for word in f"{name}: {grounded} [1].".split(" "):
                 time.sleep(0.01)
@@ -343,7 +343,7 @@ def test_concurrent_sessions_get_their_own_answers(fake_index, fake_embedder):
     results = {}
 
     def run(name):
-        results[name] = [t.text for t in list(chat.ask(engines, [], f"Who is {name}?"))[-1][3]]
+        results[name] = [t.text for t in list(chat.ask(engines, [], f"What do the articles say about {name}?"))[-1][3]]
 
     threads = [threading.Thread(target=run, args=(name,)) for name in names]
     for t in threads:

@@ -1,0 +1,82 @@
+"""The refusal threshold, calibrated: what each threshold would give on a run made without one.
+
+A run made with ``--refusal-threshold off`` holds, for every question, the model's
+answer and its own probability of refusing (rag/refusal.py). Abstaining at a
+threshold t means abstaining on every question whose probability reaches t, on top
+of the abstentions the other checks made; an answer then stays correct only if it
+was correct and is not abstained on. ``sweep`` is pure.
+
+    rag eval eval/gold/seeds.jsonl --index indexes/seeds --refusal-threshold off --out runs/off
+    rag eval --calibrate runs/off
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from rag.errors import RagError
+
+from .metrics import ratio
+from .report import read_run
+from .results import QuestionResult
+
+THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    threshold: float | None         # None: the model's refusal probability not used
+    accuracy: float | None           # answerable questions answered correctly
+    abstention_precision: float | None
+    abstention_recall: float | None  # unanswerable questions abstained on
+    false_abstention: float | None   # answerable questions abstained on
+    refused: int                     # questions the threshold alone turns into abstentions
+
+
+def abstains(r: QuestionResult, threshold: float | None) -> bool:
+    return bool(r.abstained) or (threshold is not None and r.refusal_p is not None and r.refusal_p >= threshold)
+
+
+def sweep(results: Sequence[QuestionResult], thresholds: Sequence[float] = THRESHOLDS) -> list[SweepRow]:
+    """Accuracy and abstention at each threshold (and without one, first)."""
+    answered = [r for r in results if r.answer is not None]
+    if not answered:
+        raise RagError("the run has no answers (a retrieval-only run?); calibrate on a run with the LLM")
+    answerable = [r for r in answered if r.answerable]
+    unanswerable = [r for r in answered if not r.answerable]
+    rows = []
+    for t in (None, *thresholds):
+        abstained = [r for r in answered if abstains(r, t)]
+        rows.append(SweepRow(
+            threshold=t,
+            accuracy=ratio(sum(1 for r in answerable if r.scores.correct and not abstains(r, t)), len(answerable)),
+            abstention_precision=ratio(sum(1 for r in abstained if not r.answerable), len(abstained)),
+            abstention_recall=ratio(sum(1 for r in unanswerable if abstains(r, t)), len(unanswerable)),
+            false_abstention=ratio(sum(1 for r in answerable if abstains(r, t)), len(answerable)),
+            refused=sum(1 for r in answered if abstains(r, t) and not r.abstained),
+        ))
+    return rows
+
+
+def sweep_run(folder: str | Path) -> list[SweepRow]:
+    summary, results = read_run(folder)
+    if summary.run.refusal_threshold not in ("off", ""):
+        raise RagError(f"{folder} was run with --refusal-threshold {summary.run.refusal_threshold}: questions "
+                       "refused there have no answer to score; re-run with --refusal-threshold off")
+    if all(r.refusal_p is None for r in results):
+        raise RagError(f"{folder} has no refusal probabilities (an LLM that cannot report them, or an older run)")
+    return sweep(results)
+
+
+def render_sweep(rows: Sequence[SweepRow]) -> str:
+    def f(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.3f}"
+
+    lines = ["| refusal threshold | accuracy | abstention precision | abstention recall | false abstention | "
+             "refused |", "|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        t = "off" if r.threshold is None else f"{r.threshold:.2f}"
+        lines.append(f"| {t} | {f(r.accuracy)} | {f(r.abstention_precision)} | {f(r.abstention_recall)} | "
+                     f"{f(r.false_abstention)} | {r.refused} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,110 @@
+"""The model's own refusal probability: read from the first-step logits, used by the engine, calibrated by the eval."""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+
+from conftest import make_engine
+from fakes import FakeEmbedder, ScriptedLLM
+from rag.engine import NOT_IN_ARTICLES, Done, Engine, Token
+from rag.index import Index
+from rag.prompt import INSTRUCTIONS
+from rag.refusal import REFUSAL, RefusalProbe, refuses
+
+QUESTION = "Who is Zhang Youxia?"
+GROUNDED = "Zhang Youxia is China's second highest ranking military official [1]."
+
+
+def test_the_probe_reads_the_refusal_share_of_the_first_distribution_only():
+    probe = RefusalProbe(token_ids=(2,))
+    probe.read(np.log(np.array([0.1, 0.2, 0.7], dtype=np.float32)))
+    assert probe.probability == pytest.approx(0.7, abs=1e-6)
+    probe.read(np.log(np.array([0.9, 0.05, 0.05], dtype=np.float32)))  # later steps do not count
+    assert probe.probability == pytest.approx(0.7, abs=1e-6)
+
+
+def test_the_probe_handles_large_logits_without_overflow():
+    probe = RefusalProbe(token_ids=(0,))
+    probe.read(np.array([1000.0, 999.0], dtype=np.float32))
+    assert probe.probability == pytest.approx(1 / (1 + np.exp(-1.0)))
+
+
+def test_a_probe_without_token_ids_reads_nothing():
+    probe = RefusalProbe()
+    probe.read(np.zeros(3, dtype=np.float32))
+    assert probe.probability is None and not refuses(probe.probability)
+
+
+def test_the_instructions_ask_for_the_refusal():
+    assert REFUSAL in INSTRUCTIONS
+
+
+def engine_with(fake_index, replies, probabilities, threshold=0.5) -> Engine:
+    return Engine(Index.open(fake_index), FakeEmbedder(), ScriptedLLM(replies, probabilities), top_k=5,
+                  refusal_threshold=threshold)
+
+
+def test_a_likely_refusal_abstains_before_any_answer_text_is_shown(fake_index):
+    engine = engine_with(fake_index, [GROUNDED], [0.8])
+    events = list(engine.ask_stream(QUESTION))
+    assert not [e for e in events if isinstance(e, Token)], "nothing of the suppressed answer is streamed"
+    answer = events[-1].answer
+    assert isinstance(events[-1], Done) and answer.abstained and answer.text == NOT_IN_ARTICLES
+    assert answer.refusal_p == 0.8 and "80%" in answer.abstain_reason
+    assert answer.passages and answer.citations == ()
+    assert engine.llm.pieces_sent == 1, "generation stops at the first piece"
+
+
+def test_an_unlikely_refusal_lets_the_answer_through(fake_index):
+    answer = engine_with(fake_index, [GROUNDED], [0.2]).ask(QUESTION)
+    assert not answer.abstained, answer.abstain_reason
+    assert answer.refusal_p == 0.2 and answer.to_dict()["refusal_p"] == 0.2
+
+
+def test_with_the_threshold_off_the_probability_is_reported_but_not_used(fake_index):
+    answer = engine_with(fake_index, [GROUNDED], [0.99], threshold=None).ask(QUESTION)
+    assert not answer.abstained and answer.refusal_p == 0.99
+
+
+def test_an_llm_that_cannot_tell_is_judged_by_the_other_checks(fake_index):
+    engine = make_engine(fake_index, FakeEmbedder(), [GROUNDED])
+    answer = engine.ask(QUESTION)
+    assert answer.refusal_p is None and not answer.abstained
+
+
+def test_the_model_replying_the_refusal_itself_abstains(fake_index):
+    answer = engine_with(fake_index, [REFUSAL], [0.3]).ask(QUESTION)
+    assert answer.abstained and "passages do not hold" in answer.abstain_reason
+
+
+@pytest.mark.parametrize("threshold", [0.0, -0.1, 1.5])
+def test_a_threshold_outside_0_1_is_refused(fake_index, threshold):
+    with pytest.raises(ValueError, match="refusal_threshold"):
+        engine_with(fake_index, [GROUNDED], [0.1], threshold=threshold)
+
+
+def test_engines_for_other_models_keep_the_threshold(fake_index):
+    engine = engine_with(fake_index, [GROUNDED], [0.1], threshold=0.3)
+    assert engine.with_llm(ScriptedLLM([GROUNDED])).refusal_threshold == 0.3
+
+
+def test_the_cli_threshold_flag():
+    from rag.cli import refusal_threshold
+
+    assert refusal_threshold("off") is None and refusal_threshold("0.4") == 0.4
+    for bad in ("0", "2", "high"):
+        with pytest.raises(argparse.ArgumentTypeError, match=repr(bad)):
+            refusal_threshold(bad)
+
+
+def test_the_llama_cpp_processor_reads_once_and_rules_the_refusal_out_at_every_step():
+    from rag.llm import _refusal_reader
+
+    probe = RefusalProbe(token_ids=(1,))
+    process = _refusal_reader(probe, prompt_length=3, later=(2,))
+    first = process(np.zeros(3), np.log(np.array([0.25, 0.5, 0.25], dtype=np.float32)))
+    assert probe.probability == pytest.approx(0.5) and np.isneginf(first[1]) and np.isneginf(first[2])
+    later = process(np.zeros(4), np.zeros(3, dtype=np.float32))
+    assert probe.probability == pytest.approx(0.5) and np.isneginf(later[1]) and later[0] == 0
