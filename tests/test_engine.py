@@ -344,13 +344,18 @@ def test_a_name_from_another_story_abstains(tmp_path):
     assert when.abstained and when.abstain_reason == "the question asks where and the answer names no place"
 
 
-def test_a_person_titled_for_another_country_abstains(tmp_path):
-    (tmp_path / "talks.txt").write_text(
-        "Russian Defense Minister Sergei Shoigu said military cooperation with China is acquiring significance.\n",
-        encoding="utf-8")
+def one_article_engine(tmp_path, text: str, reply: str) -> Engine:
+    """An engine over a single article ``text`` whose scripted model replies ``reply``."""
+    (tmp_path / "article.txt").write_text(text + "\n", encoding="utf-8")
     embedder = FakeEmbedder()
-    ingest([tmp_path / "talks.txt"], tmp_path / "idx", embedder)
-    engine = make_engine(tmp_path / "idx", embedder, ["China's defence minister is Sergei Shoigu [1]."])
+    ingest([tmp_path / "article.txt"], tmp_path / "idx", embedder)
+    return make_engine(tmp_path / "idx", embedder, [reply])
+
+
+def test_a_person_titled_for_another_country_abstains(tmp_path):
+    engine = one_article_engine(
+        tmp_path, "Russian Defense Minister Sergei Shoigu said military cooperation with China is acquiring significance.",
+        "China's defence minister is Sergei Shoigu [1].")
     answer = engine.ask("Who is China's defence minister?")
     assert answer.abstained and "Sergei Shoigu a different title" in answer.abstain_reason, answer.abstain_reason
     engine.llm.replies[:] = ["Russia's defence minister is Sergei Shoigu [1]."]
@@ -358,12 +363,9 @@ def test_a_person_titled_for_another_country_abstains(tmp_path):
 
 
 def test_an_answer_without_the_name_asked_for_abstains(tmp_path):
-    (tmp_path / "talk.txt").write_text(
-        "Putin spoke to China's second highest ranking military official in a televised conference.\n",
-        encoding="utf-8")
-    embedder = FakeEmbedder()
-    ingest([tmp_path / "talk.txt"], tmp_path / "idx", embedder)
-    engine = make_engine(tmp_path / "idx", embedder, ["He is China's second highest ranking military official [1]."])
+    engine = one_article_engine(
+        tmp_path, "Putin spoke to China's second highest ranking military official in a televised conference.",
+        "He is China's second highest ranking military official [1].")
     answer = engine.ask("What is the name of the Chinese official Putin spoke to in a televised conference?")
     assert answer.abstained and answer.abstain_reason == "the question asks for a name and the answer gives none"
     engine.llm.replies[:] = ["He is China's second highest ranking military official [1]."]
