@@ -1,4 +1,12 @@
-"""Name anchoring: the names an answer gives must stand in the articles next to what the question names.
+"""The names an answer gives, checked against the question and the articles (pure functions).
+
+- ``names_anchored``: the names must stand in the articles next to what the question names (below);
+- ``asks_for_a_name`` / ``gives_a_name`` and ``asks_for_a_place`` / ``gives_a_place``: who- and
+  where-questions need a name or a place the question does not already hold;
+- ``title_conflicts``: the person named must not be titled in the articles for something else
+  ("Russian Defense Minister Sergei Shoigu" is no answer to "Who is China's defence minister?").
+
+Name anchoring: the names an answer gives must stand in the articles next to what the question names.
 
 Small models lift a name from one story into another: asked for the exercise held
 with Iran, they give "Interaction-2022", which the articles name for a different
