@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from rag.errors import RagError
+from rag.refusal import refuses
 
 from .metrics import ratio
 from .report import read_run
@@ -35,7 +36,7 @@ class SweepRow:
 
 
 def abstains(r: QuestionResult, threshold: float | None) -> bool:
-    return bool(r.abstained) or (threshold is not None and r.refusal_p is not None and r.refusal_p >= threshold)
+    return bool(r.abstained) or (threshold is not None and refuses(r.refusal_p, threshold))
 
 
 def sweep(results: Sequence[QuestionResult], thresholds: Sequence[float] = THRESHOLDS) -> list[SweepRow]:

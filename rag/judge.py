@@ -68,7 +68,7 @@ def judge(question: str, raw: str, passages: Sequence[Passage], documents: Seque
         return no("the question asks for a name and the answer gives none")
     if asks_for_a_place(question) and not gives_a_place(question, claim):
         return no("the question asks where and the answer names no place")
-    if not names_anchored(question, claim, documents):
+    if not names_anchored(question, claim, documents, specific):
         return no(f"the articles name {', '.join(answer_names(question, claim))} "
                   "in connection with something other than what the question asks about")
     conflicts = title_conflicts(question, claim, documents)

@@ -32,7 +32,7 @@ from typing import Iterable, Sequence
 
 from .answer_type import DATE, WEEKDAY
 from .cite import strip_markers
-from .support import STOPWORDS, same_word, tokens
+from .support import STOPWORDS, cased_tokens, same_word, tokens
 from .textclean import split_sentences
 from .types import Document
 
@@ -104,11 +104,14 @@ def _windows(doc: Document) -> list[set[str]]:
     return out
 
 
-def name_anchor(question: str, answer: str, documents: Iterable[Document]) -> float | None:
+def name_anchor(question: str, answer: str, documents: Iterable[Document],
+                specific: set[str] | None = None) -> float | None:
     """Share of the answer's names that stand within a sentence of a specific name of the question; None when
-    the check does not apply (no specific name asked about, or no name given)."""
+    the check does not apply (no specific name asked about, or no name given). ``specific``: the question's
+    ``specific_names`` over these documents, when the caller has them already."""
     documents = list(documents)
-    specific = specific_names(question, documents)
+    if specific is None:
+        specific = specific_names(question, documents)
     names = answer_names(question, answer)
     if not specific or not names:
         return None
@@ -125,9 +128,10 @@ def name_anchor(question: str, answer: str, documents: Iterable[Document]) -> fl
     return anchored / len(names)
 
 
-def names_anchored(question: str, answer: str, documents: Iterable[Document]) -> bool:
+def names_anchored(question: str, answer: str, documents: Iterable[Document],
+                   specific: set[str] | None = None) -> bool:
     """False only when the question names something specific and none of the answer's names stands near it."""
-    score = name_anchor(question, answer, documents)
+    score = name_anchor(question, answer, documents, specific)
     return score is None or score > 0
 
 
@@ -182,7 +186,6 @@ def gives_a_place(question: str, answer: str) -> bool:
     return any(w in _PLACE_WORDS and w not in asked for w in tokens(strip_markers(answer)))
 
 
-_WORD = re.compile(r"[^\W_]+(?:[’'][^\W_]+)?")
 _TITLE_BEFORE = r"((?:[A-Z][\w’'-]*\s+){{1,4}}){}\b"
 
 
@@ -202,7 +205,7 @@ def title_conflicts(question: str, answer: str, documents: Iterable[Document]) -
     ...                 [Document("d", "Chinese President Xi Jinping met him.")])
     []
     """
-    words = [(w.lower(), w[0].isupper()) for w in (re.sub(r"[’']s$", "", x) for x in _WORD.findall(question))]
+    words = [(w.lower(), w[0].isupper()) for w in cased_tokens(question)]
     documents = list(documents)
     out = []
     for name in answer_names(question, answer, quotes=False):

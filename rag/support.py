@@ -42,6 +42,15 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+def cased_tokens(text: str) -> list[str]:
+    """The words of ``tokens`` with their case kept, possessives folded ("China’s" -> "China").
+
+    >>> cased_tokens("China’s Defence Minister")
+    ['China', 'Defence', 'Minister']
+    """
+    return [re.sub(r"[’']s$", "", t) for t in _TOKEN.findall(text)]
+
+
 def content_tokens(text: str) -> set[str]:
     return {t for t in tokens(text) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())}
 
