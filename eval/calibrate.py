@@ -1,10 +1,13 @@
 """The refusal threshold, calibrated: what each threshold would give on a run made without one.
 
 A run made with ``--refusal-threshold off`` holds, for every question, the model's
-answer and its own probability of refusing (rag/refusal.py). Abstaining at a
+answer and its own probability of refusing (rag/judge/verdict.py). Abstaining at a
 threshold t means abstaining on every question whose probability reaches t, on top
-of the abstentions the other checks made; an answer then stays correct only if it
-was correct and is not abstained on. ``sweep`` is pure.
+of the abstentions the run made anyway; an answer then stays correct only if it was
+correct and is not abstained on. ``sweep`` and ``calibrated`` are pure.
+
+Calibrate on the development set only (eval/gold/seeds.jsonl); the test and
+external sets are reported with the threshold chosen there.
 
     rag eval eval/gold/seeds.jsonl --index indexes/seeds --refusal-threshold off --out runs/off
     rag eval --calibrate runs/off
@@ -16,27 +19,33 @@ from pathlib import Path
 from typing import Sequence
 
 from rag.errors import RagError
-from rag.refusal import refuses
+from rag.judge import reaches
 
 from .metrics import ratio
 from .report import read_run
 from .results import QuestionResult
 
-THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9)
+THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(1, 20)) + (0.97, 0.99)  # 0.05 … 0.95, 0.97, 0.99
 
 
 @dataclass(frozen=True)
 class SweepRow:
-    threshold: float | None         # None: the model's refusal probability not used
+    threshold: float | None          # None: the model's refusal probability not used
     accuracy: float | None           # answerable questions answered correctly
     abstention_precision: float | None
     abstention_recall: float | None  # unanswerable questions abstained on
     false_abstention: float | None   # answerable questions abstained on
     refused: int                     # questions the threshold alone turns into abstentions
 
+    @property
+    def score(self) -> float:
+        """What calibration maximises: the share of answerable questions answered correctly plus the share of
+        unanswerable ones abstained on."""
+        return (self.accuracy or 0.0) + (self.abstention_recall or 0.0)
+
 
 def abstains(r: QuestionResult, threshold: float | None) -> bool:
-    return bool(r.abstained) or (threshold is not None and refuses(r.refusal_p, threshold))
+    return bool(r.abstained) or reaches(r.refusal_p, threshold)
 
 
 def sweep(results: Sequence[QuestionResult], thresholds: Sequence[float] = THRESHOLDS) -> list[SweepRow]:
@@ -60,6 +69,33 @@ def sweep(results: Sequence[QuestionResult], thresholds: Sequence[float] = THRES
     return rows
 
 
+def calibrated(rows: Sequence[SweepRow]) -> float | None:
+    """The calibrated threshold: among the thresholds with the highest ``score`` (and, of those, the fewest false
+    abstentions), the middle one of the longest run of neighbouring thresholds, the choice furthest from
+    changing the result; None when no threshold does better than none.
+
+    >>> rows = [SweepRow(t, a, None, r, 0.0, 0) for t, a, r in
+    ...         [(None, .8, .2), (.5, .7, .6), (.6, .8, .6), (.7, .8, .6), (.8, .8, .6), (.9, .8, .4)]]
+    >>> calibrated(rows)
+    0.7
+    """
+    def key(r: SweepRow):
+        return (round(r.score, 9), -round(r.false_abstention or 0.0, 9))
+    best = max(key(r) for r in rows)
+    if any(r.threshold is None and key(r) == best for r in rows):
+        return None
+    runs: list[list[float]] = [[]]
+    for r in rows:
+        if r.threshold is None:
+            continue
+        if key(r) == best:
+            runs[-1].append(r.threshold)
+        elif runs[-1]:
+            runs.append([])
+    longest = max(runs, key=len)
+    return longest[(len(longest) - 1) // 2]
+
+
 def sweep_run(folder: str | Path) -> list[SweepRow]:
     summary, results = read_run(folder)
     if summary.run.refusal_threshold not in ("off", ""):
@@ -80,4 +116,7 @@ def render_sweep(rows: Sequence[SweepRow]) -> str:
         t = "off" if r.threshold is None else f"{r.threshold:.2f}"
         lines.append(f"| {t} | {f(r.accuracy)} | {f(r.abstention_precision)} | {f(r.abstention_recall)} | "
                      f"{f(r.false_abstention)} | {r.refused} |")
+    choice = calibrated(rows)
+    lines += ["", f"calibrated: --refusal-threshold {'off' if choice is None else choice} "
+                  "(highest accuracy + abstention recall, fewest false abstentions, the middle of the best range)"]
     return "\n".join(lines) + "\n"

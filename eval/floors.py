@@ -5,8 +5,9 @@ eval/floors.json maps a key to an entry; keys starting with "_" are notes::
     {"seeds_retrieval": {"gold": "eval/gold/seeds.jsonl", "retrieval_only": true, "top_k": 5,
                          "floors": {"retrieval_hit_at_k": 0.9, "retrieval_mrr_at_10": 0.8}}}
 
-The entry's gold, model, top_k and retrieval_only say which run its floors were measured on;
-a relative gold path is looked up from the current folder, then from the folders above the file.
+The entry's gold, docs, model, top_k and retrieval_only say which run its floors were measured on (``docs``: a
+corpus ingested into a temporary index for the run, as ``rag eval --docs``); relative paths are looked up from
+the current folder, then from the folders above the file.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from rag.errors import RagError
 from .report import format_value
 from .summary import METRIC_BY_NAME
 
-ENTRY_FIELDS = ("gold", "model", "top_k", "retrieval_only", "floors")
+ENTRY_FIELDS = ("gold", "docs", "model", "top_k", "retrieval_only", "floors")
 TOLERANCE = 1e-9  # a metric equal to its floor passes despite float rounding
 
 
@@ -32,6 +33,7 @@ class FloorsEntry:
     model: str | None = None
     top_k: int | None = None
     retrieval_only: bool = False
+    docs: str | None = None  # a corpus ingested into a temporary index for the run (rag eval --docs)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ def load_floors(path: str | Path, key: str) -> FloorsEntry:
     entry = parse_entry(key, data[key], str(path))
     if entry.gold:
         entry = replace(entry, gold=str(find_relative(entry.gold, path)))
+    if entry.docs:
+        entry = replace(entry, docs=str(find_relative(entry.docs, path)))
     return entry
 
 
@@ -100,8 +104,11 @@ def parse_entry(key: str, entry: object, where: str = "floors") -> FloorsEntry:
             raise RagError(f"{here}: {name!r} needs the model, but the entry is retrieval_only")
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
             raise RagError(f"{here}: floor of {name!r} must be a number in [0, 1], got {value!r}")
+    docs = entry.get("docs")
+    if docs is not None and (not isinstance(docs, str) or not docs):
+        raise RagError(f"{here}: 'docs' must be a folder path, got {docs!r}")
     return FloorsEntry(key, {k: float(v) for k, v in floors.items()}, entry.get("gold"), entry.get("model"),
-                       top_k, retrieval_only)
+                       top_k, retrieval_only, docs)
 
 
 def check_floors(metrics: Mapping[str, float | None], floors: Mapping[str, float]) -> list[Check]:

@@ -13,13 +13,13 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 from rag.errors import RagError
-from rag.refusal import REFUSAL_THRESHOLD
 from rag.types import Answer, Passage
 
 from .calibrate import render_sweep, sweep_run
@@ -79,7 +79,7 @@ class Settings:
     max_tokens: int
     retrieval_only: bool
     retrieval: str = "hybrid"
-    refusal_threshold: float | None = REFUSAL_THRESHOLD
+    refusal_threshold: float | None | str = "calibrated"
 
 
 def main(args) -> int:
@@ -91,20 +91,42 @@ def main(args) -> int:
         print(render_sweep(sweep_run(args.calibrate)), end="")
         return 0
     entry = _floors_entry(args)
-    s = resolve_settings(args, entry)
-    questions = load_gold(s.gold)
-    started = time.perf_counter()
-    if s.retrieval_only:
-        index, retrieve, ask, model_id = _retrieval_only(s)
-    else:
-        index, retrieve, ask, model_id = _full(s)
-    check_doc_ids(questions, index.documents.keys(), s.index)
-    results = evaluate(questions, retrieve, ask, s.top_k)
-    summary = summarize(results, run_info(s, model_id, index.embedding.model_id, time.perf_counter() - started))
+    docs = getattr(args, "docs", None) or (entry.docs if entry else None)
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        if docs:
+            args.index = _ingest_corpus(docs, args.index, Path(tmp) / "index")
+        s = resolve_settings(args, entry)
+        questions = load_gold(s.gold)
+        started = time.perf_counter()
+        if s.retrieval_only:
+            index, retrieve, ask, model_id, threshold = _retrieval_only(s)
+        else:
+            index, retrieve, ask, model_id, threshold = _full(s)
+        check_doc_ids(questions, index.documents.keys(), s.index)
+        results = evaluate(questions, retrieve, ask, s.top_k)
+        summary = summarize(results, run_info(s, model_id, index.embedding.model_id, time.perf_counter() - started,
+                                              docs or "", threshold))
     out = write_run(s.out, results, summary)
     print(render_summary(summary))
     print(f"wrote {out / 'results.jsonl'}, summary.json and summary.md", file=sys.stderr)
     return _check(summary, entry) if entry else 0
+
+
+def _ingest_corpus(docs: str, index: str | None, into: Path) -> str:
+    """``--docs DIR``: ingest the corpus into a temporary index (gone after the run) and return its path."""
+    from rag.cli import format_ingest_report, progress_bars
+    from rag.embedding import SentenceTransformerEmbedder
+    from rag.ingest import ingest
+
+    if index:
+        raise RagError("give --docs DIR (a corpus ingested for this run) or --index DIR (an existing index), not both")
+    if not Path(docs).exists():
+        raise RagError(f"--docs {docs}: no such file or folder")
+    report = ingest([docs], into, SentenceTransformerEmbedder(), progress=progress_bars())
+    print(format_ingest_report(report, f"{into} (temporary, from {docs})"), file=sys.stderr)
+    if not (report.added or report.unchanged):
+        raise RagError(f"--docs {docs}: no article could be ingested; see the skipped files above")
+    return str(into)
 
 
 def resolve_settings(args, entry: FloorsEntry | None) -> Settings:
@@ -114,14 +136,15 @@ def resolve_settings(args, entry: FloorsEntry | None) -> Settings:
         raise RagError("which gold file? e.g. rag eval eval/gold/seeds.jsonl --index indexes/seeds --out runs/q")
     for flag, value in (("--index", args.index), ("--out", args.out)):
         if not value:
-            raise RagError(f"{flag} is required, e.g. rag eval {gold} --index indexes/seeds --out runs/q")
+            raise RagError(f"{flag} is required, e.g. rag eval {gold} --index indexes/seeds --out runs/q "
+                           "(or --docs DIR to evaluate on a corpus ingested for the run)")
     model, retrieval_only = args.model, args.retrieval_only
     if entry:
         model = model or entry.model
         retrieval_only = retrieval_only or entry.retrieval_only
         _check_matches_entry(entry, gold, args.top_k, model)
     return Settings(gold, args.index, args.out, model, args.top_k, args.max_tokens, retrieval_only,
-                    getattr(args, "retrieval", "hybrid"), getattr(args, "refusal_threshold", REFUSAL_THRESHOLD))
+                    getattr(args, "retrieval", "hybrid"), getattr(args, "refusal_threshold", "calibrated"))
 
 
 def _check_matches_entry(entry: FloorsEntry, gold: str, top_k: int, model: str | None) -> None:
@@ -148,7 +171,7 @@ def _retrieval_only(s: Settings):
 
     embedder = SentenceTransformerEmbedder()
     index = Index.open(s.index, expect_model_id=embedder.model_id)
-    return index, Retriever(index, embedder, RetrievalSettings(mode=s.retrieval)).retrieve, None, None
+    return index, Retriever(index, embedder, RetrievalSettings(mode=s.retrieval)).retrieve, None, None, None
 
 
 def _full(s: Settings):
@@ -158,7 +181,7 @@ def _full(s: Settings):
     engine = open_engine(s.index, s.model, top_k=s.top_k, max_tokens=s.max_tokens,
                          retrieval=RetrievalSettings(mode=s.retrieval), refusal_threshold=s.refusal_threshold)
     engine.warm_up()  # model loading is not answer latency
-    return engine.index, engine.retrieve, engine.ask, engine.model_id
+    return engine.index, engine.retrieve, engine.ask, engine.model_id, engine.refusal_threshold
 
 
 def check_doc_ids(questions: Sequence[Question], indexed, index_name: str) -> None:
@@ -175,14 +198,15 @@ def _check(summary: Summary, entry: FloorsEntry) -> int:
     return 0 if all(c.ok for c in checks) else 1
 
 
-def run_info(s: Settings, model_id: str | None, embedding_model_id: str, seconds: float) -> RunInfo:
+def run_info(s: Settings, model_id: str | None, embedding_model_id: str, seconds: float, docs: str = "",
+             refusal_threshold: float | None = None) -> RunInfo:
     return RunInfo(
-        gold=s.gold, index=s.index, top_k=s.top_k, depth=max(s.top_k, MRR_DEPTH), retrieval_only=s.retrieval_only,
+        gold=s.gold, index=f"temporary index of {docs}" if docs else s.index, top_k=s.top_k, depth=max(s.top_k, MRR_DEPTH), retrieval_only=s.retrieval_only,
         model_id=model_id, embedding_model_id=embedding_model_id, rag_version=rag_version(),
         gold_sha256=_sha256(s.gold),
         date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), cpu=cpu_model(), cores=os.cpu_count() or 0,
         seconds=round(seconds, 2),
-        refusal_threshold="" if s.retrieval_only else "off" if s.refusal_threshold is None else str(s.refusal_threshold),
+        refusal_threshold="" if s.retrieval_only else "off" if refusal_threshold is None else str(refusal_threshold),
     )
 
 

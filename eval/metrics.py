@@ -152,13 +152,14 @@ def reciprocal_rank(ranked_docs: Sequence[str], gold: Iterable[str], depth: int 
 
 
 # ---- citations ---------------------------------------------------------------------
-def markers(raw_text: str, n_passages: int) -> list[tuple[int, bool]]:
-    """Every number cited in ``raw_text`` (first use order) and whether it names one of the passages.
+def markers(raw_text: str, n_sources: int) -> list[tuple[int, bool]]:
+    """Every number cited in ``raw_text`` (first use order) and whether it names one of the ``n_sources`` things
+    given to the model (its numbered evidence sentences).
 
     >>> markers("Yes [1], no [2, 7] and [1].", 5)
     [(1, True), (2, True), (7, False)]
     """
-    return [(n, 1 <= n <= n_passages) for n in cited_numbers(raw_text)]
+    return [(n, 1 <= n <= n_sources) for n in cited_numbers(raw_text)]
 
 
 def citation_precision(cited: Iterable[str], gold: Iterable[str]) -> float | None:

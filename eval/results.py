@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from rag.prompt import source_line
 from rag.types import Answer, Passage
 
 from . import metrics as m
@@ -37,6 +38,7 @@ class Scores:
     hit_at_k: bool | None = None  # retrieval (answerable questions)
     recall_at_k: float | None = None
     reciprocal_rank: float | None = None
+    evidence_hit: bool | None = None  # the gold answer stands in the evidence given to the model (answerable)
     correct: bool | None = None  # answer (answerable questions; abstaining is wrong)
     exact_match: float | None = None
     token_f1: float | None = None
@@ -70,7 +72,8 @@ class QuestionResult:
     sentences_supported: int | None = None
     citations_repaired: int | None = None
     abstain_reason: str | None = None
-    refusal_p: float | None = None  # the model's own probability of replying "NOT FOUND" (rag/refusal.py)
+    refusal_p: float | None = None  # the model's own probability of replying "NOT FOUND" (rag/judge/verdict.py)
+    evidence: tuple[str, ...] = ()  # the numbered sentences the model was given ("[n] text")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,7 +81,7 @@ class QuestionResult:
     @classmethod
     def from_dict(cls, row: dict[str, Any]) -> "QuestionResult":
         row = dict(row)
-        for key in ("answers", "gold_doc_ids", "retrieved_doc_ids", "context_doc_ids", "cited_doc_ids"):
+        for key in ("answers", "gold_doc_ids", "retrieved_doc_ids", "context_doc_ids", "cited_doc_ids", "evidence"):
             row[key] = tuple(row.get(key) or ())
         row["retrieved"] = tuple(PassageRef(**p) for p in row.get("retrieved") or ())
         row["markers"] = tuple(MarkerRef(**x) for x in row.get("markers") or ())
@@ -106,11 +109,14 @@ def score_question(q: Question, ranked: Sequence[Passage], answer: Answer | None
                 gold_doc_ids=q.doc_ids, retrieved=refs, retrieved_doc_ids=tuple(ranked_docs))
     if answer is None:
         return QuestionResult(**base, scores=Scores(**retrieval))
-    marks = tuple(MarkerRef(n, ok) for n, ok in m.markers(answer.raw_text, len(answer.passages)))
+    given = [" ".join(p.document.text[s.start:s.end].split()) for p in answer.passages for s in p.chunk.sentences]
+    marks = tuple(MarkerRef(n, ok) for n, ok in m.markers(answer.raw_text, len(given)))
     cited = tuple(answer.cited_doc_ids)
     ran = answer.timings.prompt_tokens > 0 or answer.timings.first_token_s > 0
+    shown = " ".join([*given, *(source_line(p) for p in answer.passages)])  # what the model read
+    evidence_hit = {"evidence_hit": m.answer_correct(shown, q.answers, q.match)} if q.answerable and given else {}
     return QuestionResult(
-        **base, scores=Scores(**retrieval, **_answer_scores(q, answer, cited, marks)),
+        **base, scores=Scores(**retrieval, **evidence_hit, **_answer_scores(q, answer, cited, marks)),
         answer=answer.text, raw_text=answer.raw_text, abstained=answer.abstained,
         context_doc_ids=tuple(p.doc_id for p in answer.passages), cited_doc_ids=cited,
         markers=marks, first_token_s=answer.timings.first_token_s if ran else None,
@@ -120,6 +126,7 @@ def score_question(q: Question, ranked: Sequence[Passage], answer: Answer | None
         sentences_supported=sum(1 for x in answer.sentences if x.supported),
         citations_repaired=sum(1 for x in answer.sentences if x.repaired_from),
         abstain_reason=answer.abstain_reason, refusal_p=answer.refusal_p,
+        evidence=tuple(f"[{n}] {text}" for n, text in enumerate(given, 1)),
     )
 
 

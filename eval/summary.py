@@ -28,6 +28,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("retrieval_hit_at_k", "retrieval hit@k (documents)", needs_llm=False),
     Metric("retrieval_recall_at_k", "retrieval recall@k (documents)", needs_llm=False),
     Metric("retrieval_mrr_at_10", "retrieval MRR@10 (documents)", needs_llm=False),
+    Metric("evidence_recall", "evidence recall (the gold answer is in the sentences given to the model)"),
     Metric("answer_accuracy", "answer accuracy (containment)"),
     Metric("exact_match", "exact match"),
     Metric("token_f1", "token F1"),
@@ -120,6 +121,7 @@ def _pooled(results: Sequence[QuestionResult], part: str, whole: str) -> float |
 def _answer_metrics(results: Sequence[QuestionResult]) -> dict[str, float | None]:
     s = [r.scores for r in results if r.answerable]
     out = {
+        "evidence_recall": m.mean(x.evidence_hit for x in s),
         "answer_accuracy": m.mean(x.correct for x in s),
         "exact_match": m.mean(x.exact_match for x in s),
         "token_f1": m.mean(x.token_f1 for x in s),

@@ -1,14 +1,21 @@
-"""Pure citation handling: find [n] markers, keep those that resolve, drop the rest.
+"""Pure citation handling: find [n] markers, keep those that resolve, drop the rest, renumber.
+
+The model cites evidence sentences by number; the reader sees passage numbers (one passage per article). A
+``renumber`` map takes a sentence number to its passage number; a plain count n means "1..n stay as they are".
 
 >>> resolve_markers("Xu is vice chairman [1][7], says TASS [2, 1].", 3)
 ('Xu is vice chairman [1], says TASS [2][1].', [1, 2])
+>>> resolve_markers("Xu is vice chairman [3], says TASS [1][2].", {1: 1, 2: 1, 3: 2})
+('Xu is vice chairman [2], says TASS [1].', [2, 1])
 """
 from __future__ import annotations
 
 import re
+from typing import Mapping, Union
 
-from .prompt import ABSTAIN_TEXT
 from .refusal import REFUSAL
+
+Renumber = Union[int, Mapping[int, int]]  # n: markers 1..n are valid as they are; a map: valid number -> shown number
 
 # [1]  [1, 2]  [1][2]  [Passage 2]  [passages 1 and 3]  [1-2]
 MARKER = re.compile(
@@ -16,11 +23,12 @@ MARKER = re.compile(
     re.IGNORECASE,
 )
 _NUM = re.compile(r"\d{1,3}")
+_ADJACENT = re.compile(r"(?:\[\d{1,3}\]){2,}")
 _RANGE = re.compile(r"(\d{1,3})\s*[-–]\s*(\d{1,3})")
 
 ABSTAIN_PATTERNS = re.compile(
-    r"(articles?|passages?|texts?|context|sources?)\s+(do|does|did)\s+not\s+(say|mention|contain|state|provide|specify|include|give)"
-    r"|(not|never)\s+(mentioned|stated|specified|provided|given|included)\s+in\s+the\s+(?:\w+\s+)?(articles?|passages?|texts?|context)"
+    r"(articles?|passages?|sentences?|texts?|context|sources?)\s+(do|does|did)\s+not\s+(say|mention|contain|state|provide|specify|include|give)"
+    r"|(not|never)\s+(mentioned|stated|specified|provided|given|included)\s+in\s+the\s+(?:\w+\s+)?(articles?|passages?|sentences?|texts?|context)"
     r"|no\s+information\s+(about|on|regarding)"
     r"|(cannot|can't|can not)\s+be\s+(determined|found|answered)\s+from",
     re.IGNORECASE,
@@ -53,18 +61,30 @@ def cited_numbers(text: str) -> list[int]:
     return list(dict.fromkeys(n for m in MARKER.finditer(text) for n in marker_numbers(m.group(1))))
 
 
-def resolve_markers(text: str, n_passages: int) -> tuple[str, list[int]]:
-    """Rewrite markers as [n] for valid n only; return (text, cited numbers in order of first use)."""
+def shown_numbers(numbers: list[int], renumber: Renumber) -> list[int]:
+    """The valid ``numbers`` as the reader sees them, each once, in order.
+
+    >>> shown_numbers([2, 9, 3], 3), shown_numbers([2, 9, 3], {2: 1, 3: 1})
+    ([2, 3], [1])
+    """
+    if isinstance(renumber, int):
+        return list(dict.fromkeys(n for n in numbers if 1 <= n <= renumber))
+    return list(dict.fromkeys(renumber[n] for n in numbers if n in renumber))
+
+
+def resolve_markers(text: str, renumber: Renumber) -> tuple[str, list[int]]:
+    """Rewrite markers with valid numbers only, renumbered; return (text, cited numbers in order of first use)."""
     cited: list[int] = []
 
     def repl(m: re.Match) -> str:
-        valid = [n for n in marker_numbers(m.group(1)) if 1 <= n <= n_passages]
+        valid = shown_numbers(marker_numbers(m.group(1)), renumber)
         for n in valid:
             if n not in cited:
                 cited.append(n)
         return "".join(f"[{n}]" for n in valid)
 
-    out = MARKER.sub(repl, text)
+    out = _ADJACENT.sub(lambda m: "".join(f"[{n}]" for n in dict.fromkeys(map(int, _NUM.findall(m.group(0))))),
+                        MARKER.sub(repl, text))  # "[1][1]" (two sentences of one passage) -> "[1]"
     out = re.sub(r"[ \t]+([.,;:!?])", r"\1", out)  # "fact [9]." -> "fact."
     out = re.sub(r"[ \t]{2,}", " ", out).strip()
     return out, cited
@@ -75,15 +95,16 @@ def is_abstention(text: str, cited: list[int]) -> bool:
 
     >>> is_abstention("The articles do not say.", [])
     True
-    >>> is_abstention("Xu Qiliang is vice chairman [1].", [1])
-    False
+    >>> is_abstention("NOT FOUND", []), is_abstention("Xu Qiliang is vice chairman [1].", [1])
+    (True, False)
     """
     stripped = text.strip()
     if not stripped:
         return True
-    if stripped.lower().startswith((ABSTAIN_TEXT.lower().rstrip("."), REFUSAL.lower())):
+    if stripped.lower().startswith(REFUSAL.lower()):
         return True
-    return bool(ABSTAIN_PATTERNS.search(stripped)) and not cited
+    m = ABSTAIN_PATTERNS.search(stripped)
+    return bool(m) and (not cited or len(stripped[: m.start()].split()) <= 1)  # "The articles do not say …"
 
 
 class StreamFilter:
@@ -94,24 +115,28 @@ class StreamFilter:
     >>> f = StreamFilter(2)
     >>> "".join(f.feed(t) for t in ["Xu [", "1", "][", "9] said"]) + f.flush()
     'Xu [1] said'
+    >>> f = StreamFilter({1: 1, 2: 1, 3: 2})
+    >>> "".join(f.feed(t) for t in ["Xu [", "3", "][1", "] said [2]"]) + f.flush()
+    'Xu [2][1] said [1]'
     """
 
     MAX_HOLD = 40
 
-    def __init__(self, n_passages: int):
-        self.n_passages = n_passages
+    def __init__(self, renumber: Renumber):
+        self.renumber = renumber
         self._held = ""
+        self._run: set[int] = set()  # numbers of the markers just streamed, with no text after them yet
 
     def feed(self, token: str) -> str:
         self._held += token
-        out = []
+        out: list[str] = []
         while self._held:
             start = self._held.find("[")
             if start < 0:
-                out.append(self._held)
+                self._text(out, self._held)
                 self._held = ""
                 break
-            out.append(self._held[:start])
+            self._text(out, self._held[:start])
             self._held = self._held[start:]
             end = self._held.find("]")
             if end < 0 and len(self._held) <= self.MAX_HOLD:
@@ -119,13 +144,20 @@ class StreamFilter:
             piece = self._held[: end + 1] if end >= 0 else ""
             match = MARKER.fullmatch(piece) if piece else None
             if match is None:  # not a marker: let the "[" through and look again after it
-                out.append("[")
+                self._text(out, "[")
                 self._held = self._held[1:]
                 continue
             self._held = self._held[end + 1 :]
-            valid = [n for n in marker_numbers(match.group(1)) if 1 <= n <= self.n_passages]
-            out.append("".join(f"[{n}]" for n in valid))
+            valid = shown_numbers(marker_numbers(match.group(1)), self.renumber)
+            fresh = [n for n in valid if n not in self._run]  # "[1][1]": two sentences of one passage
+            self._run.update(fresh)
+            out.append("".join(f"[{n}]" for n in fresh))
         return "".join(out)
+
+    def _text(self, out: list[str], text: str) -> None:
+        if text.strip():
+            self._run = set()
+        out.append(text)
 
     def flush(self) -> str:
         held, self._held = self._held, ""

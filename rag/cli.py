@@ -8,7 +8,6 @@ import textwrap
 from typing import Sequence
 
 from .errors import RagError
-from .refusal import REFUSAL_THRESHOLD
 
 EPILOG = """examples:
   rag ingest seeds/ --index indexes/seeds
@@ -71,15 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("eval", help="score the system on a gold question set",
                        epilog="examples:\n  rag eval eval/gold/seeds.jsonl --index indexes/seeds --out runs/q\n"
+                              "  rag eval eval/external/cct/gold.jsonl --docs eval/external/cct/docs --out runs/cct\n"
                               "  rag eval --compare runs/a runs/b", formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("gold", nargs="?", help="gold JSONL file")
     s.add_argument("--index")
     add_model_args(s)
+    s.add_argument("--docs", metavar="DIR", help="ingest this corpus into a temporary index for the run "
+                   "(instead of --index), e.g. --docs eval/external/cct/docs")
     s.add_argument("--retrieval-only", action="store_true", help="skip the LLM; score retrieval only")
     s.add_argument("--out", help="folder for results.jsonl, summary.json, summary.md")
     s.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two result folders")
-    s.add_argument("--calibrate", metavar="RUN", help="sweep the refusal threshold over a run made with "
-                   "--refusal-threshold off: accuracy and abstention at each threshold")
+    s.add_argument("--calibrate", metavar="RUN", help="sweep the refusal threshold over a dev run made with "
+                   "--refusal-threshold off: accuracy and abstention at each threshold, and the calibrated one")
     s.add_argument("--floors", help="fail (exit 1) when a metric falls below these floors (JSON)")
     s.add_argument("--floors-key", help="which entry of the floors file to check")
     s.set_defaults(run=cmd_eval)
@@ -92,15 +94,17 @@ def add_model_args(s: argparse.ArgumentParser) -> None:
     s.add_argument("--max-tokens", type=int, default=200, help="longest answer in tokens (default 200)")
     s.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], default="hybrid",
                    help="hybrid = dense + BM25 fused (default); dense or bm25 alone for comparison")
-    s.add_argument("--refusal-threshold", type=refusal_threshold, default=REFUSAL_THRESHOLD, metavar="P|off",
-                   help="abstain when the model's own probability of replying NOT FOUND reaches P "
-                        f"(default {REFUSAL_THRESHOLD}, calibrated on the gold set); off: never")
+    s.add_argument("--refusal-threshold", type=threshold, default="calibrated", metavar="P|off",
+                   help="abstain when the model's own probability of replying NOT FOUND reaches P (default: the "
+                        "threshold calibrated for the model on the dev gold set, 0.8 for the bundled ones); off: never")
 
 
-def refusal_threshold(value: str) -> float | None:
-    """--refusal-threshold: a probability in (0, 1], or "off"."""
+def threshold(value: str) -> float | None | str:
+    """--refusal-threshold: a probability in (0, 1], "off", or "calibrated" (the model's calibrated threshold)."""
     if value.strip().lower() in ("off", "none"):
         return None
+    if value.strip().lower() == "calibrated":
+        return "calibrated"
     try:
         p = float(value)
     except ValueError:

@@ -7,19 +7,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Union
 
-from .cite import StreamFilter, resolve_markers
+from .cite import StreamFilter, resolve_markers, strip_markers
 from .embedding import CachedEmbedder, Embedder
 from .errors import BadQuestion
-from .evidence import EvidenceSettings, chunk_sentences, select_evidence
+from .evidence import Evidence, EvidenceSettings, chunk_sentences, select_evidence
 from .index import Index
-from .judge import Verdict, judge
+from .judge import Verdict, calibrated_threshold, check_threshold, decide, refused, verify_answer
 from .llm import LLM
-from .prompt import build_messages
-from .refusal import REFUSAL_THRESHOLD, RefusalProbe, refuses
+from .prompt import as_given, build_messages
+from .question import Question, analyse
+from .refusal import RefusalProbe
 from .retrieve import RetrievalSettings, Retriever
+from .support import grounding
 from .types import Answer, Citation, Passage, Timings
-from .verify import verify_answer
 
+CALIBRATED = "calibrated"  # refusal_threshold: the threshold calibrated for the engine's model (rag/judge/verdict.py)
 MAX_QUESTION_CHARS = 2000
 WARM_SENTENCES = 5_000  # article sentences embedded at warm-up (about 40 s on 2 cores); the rest on first use
 NOT_IN_ARTICLES = "Not in the articles: the indexed articles do not contain the answer to this question."
@@ -60,9 +62,10 @@ class Engine:
 
     def __init__(self, index: Index, embedder: Embedder, llm: LLM, top_k: int = 5, max_tokens: int = 200,
                  evidence: EvidenceSettings = EvidenceSettings(), retrieval: RetrievalSettings = RetrievalSettings(),
-                 vectors: CachedEmbedder | None = None, refusal_threshold: float | None = REFUSAL_THRESHOLD):
+                 vectors: CachedEmbedder | None = None, refusal_threshold: float | None | str = CALIBRATED):
         """``refusal_threshold``: abstain when the model's own probability of replying "NOT FOUND" reaches it
-        (see refusal.py); None never asks (the probability is still read and reported)."""
+        (rag/judge/verdict.py); "calibrated" (default) takes the threshold calibrated for the model; None never
+        abstains on it (the probability is still read and reported)."""
         if top_k <= 0:
             raise ValueError(f"top_k must be > 0, got {top_k}")
         if max_tokens <= 0:
@@ -74,9 +77,9 @@ class Engine:
         self.max_tokens = max_tokens
         self.evidence = evidence
         self.retrieval = retrieval
-        if refusal_threshold is not None and not 0.0 < refusal_threshold <= 1.0:
-            raise ValueError(f"refusal_threshold must be in (0, 1] or None, got {refusal_threshold}")
-        self.refusal_threshold = refusal_threshold
+        self._refusal_setting = refusal_threshold
+        self.refusal_threshold = (calibrated_threshold(llm.model_id) if refusal_threshold == CALIBRATED
+                                  else check_threshold(refusal_threshold))
         # questions and article sentences, each embedded once (shared with engines for other models)
         self.vectors = CachedEmbedder(embedder) if vectors is None else vectors
         self.retriever = Retriever(index, self.vectors, retrieval)
@@ -99,12 +102,12 @@ class Engine:
         warm = getattr(self.llm, "warm_up", None)
         if warm is not None:
             with self.generate_lock:
-                warm(build_messages("warm up", []))
+                warm(build_messages("warm up", Evidence((), ())))
 
     def with_llm(self, llm: LLM) -> "Engine":
         """Another engine over the same index, embedder and sentence vectors, answering with ``llm``."""
         return Engine(self.index, self.embedder, llm, self.top_k, self.max_tokens, self.evidence, self.retrieval,
-                      self.vectors, self.refusal_threshold)
+                      self.vectors, self._refusal_setting)
 
     @property
     def model_id(self) -> str:
@@ -122,22 +125,25 @@ class Engine:
 
     def ask_stream(self, question: str, top_k: int | None = None) -> Iterator[Event]:
         """Yield Retrieved, then Token pieces (invalid citation markers held back), then Done."""
-        question = check_question(question)
+        asked = analyse(check_question(question))
         t0 = time.perf_counter()
-        hits = self.retriever.retrieve(question, self.top_k if top_k is None else top_k)
-        passages = tuple(select_evidence(question, hits, self.vectors, self.evidence))
+        hits = self.retriever.retrieve(asked.text, self.top_k if top_k is None else top_k)
+        evidence = Evidence.of(select_evidence(asked, hits, self.vectors, self.evidence))
+        passages = evidence.passages
         t_retrieved = time.perf_counter()
         yield Retrieved(passages, t_retrieved - t0)
         if not passages:
             timings = Timings(retrieve_s=t_retrieved - t0, total_s=time.perf_counter() - t0)
-            yield Done(Answer(question, NOT_IN_ARTICLES, (), passages, True, timings, self.model_id))
+            yield Done(Answer(asked.text, NOT_IN_ARTICLES, (), passages, True, timings, self.model_id,
+                              abstain_reason="no passage of the articles matches the question"))
             return
-        messages = build_messages(question, passages)
+        messages = build_messages(asked.text, evidence)
+        renumber = {s.number: s.passage for s in evidence.sentences}
         pieces: list[str] = []
         first_token_s = 0.0
-        stream_filter = StreamFilter(len(passages))
+        stream_filter = StreamFilter(renumber)
         probe = RefusalProbe()
-        refused = False
+        early: Verdict | None = None
         with self.generate_lock:
             t_gen = time.perf_counter()
             prompt_tokens = self.llm.count_prompt_tokens(messages)
@@ -146,25 +152,22 @@ class Engine:
                 for piece in stream:
                     if not pieces:
                         first_token_s = time.perf_counter() - t0
-                        if self.refusal_threshold is not None and refuses(probe.probability, self.refusal_threshold):
-                            refused = True  # the model's own verdict, before any answer text is shown
-                            break
+                        early = refused(probe.probability, self.refusal_threshold)
+                        if early is not None:
+                            break  # the model's own verdict, before any answer text is shown
                     pieces.append(piece)
                     shown = stream_filter.feed(piece)
                     if shown:
                         yield Token(shown)
             finally:
                 getattr(stream, "close", lambda: None)()
-            t_done = time.perf_counter()
             raw = "".join(pieces)
-        if refused:
-            verdict = Verdict(False, 0.0, f"the model judged that the passages do not answer the question "
-                                          f"(its own probability of replying so: {probe.probability:.0%})")
-        else:
-            verdict = judge(question, raw, passages, tuple(self.index.documents.values()))
+            t_done = time.perf_counter()
         tail = stream_filter.flush()
         if tail:
             yield Token(tail)
+        text, cited = resolve_markers(raw, renumber)
+        verdict = early or decide(asked, text, cited, [as_given(p) for p in passages])
         timings = Timings(
             retrieve_s=t_retrieved - t0,
             first_token_s=first_token_s,
@@ -173,14 +176,15 @@ class Engine:
             prompt_tokens=prompt_tokens,
             completion_tokens=len(pieces),
         )
-        yield Done(self._finish(question, raw, passages, verdict, timings, probe.probability))
+        yield Done(self._finish(asked, raw, evidence, verdict, timings, probe.probability))
 
-    def _finish(self, question: str, raw: str, passages: tuple[Passage, ...], verdict: Verdict,
-                timings: Timings, refusal_p: float | None) -> Answer:
+    def _finish(self, question: Question, raw: str, evidence: Evidence, verdict: Verdict, timings: Timings,
+                refusal_p: float | None) -> Answer:
+        passages = evidence.passages
         if not verdict.answered:
-            return Answer(question, NOT_IN_ARTICLES, (), passages, True, timings, self.model_id, raw, verdict.support,
+            return Answer(question.text, NOT_IN_ARTICLES, (), passages, True, timings, self.model_id, raw,
                           abstain_reason=verdict.reason, refusal_p=refusal_p)
-        checks = verify_answer(resolve_markers(raw, len(passages))[0], passages, question)
+        checks = verify_answer(raw, evidence, question)
         text = " ".join(c.text for c in checks)
         numbers = list(dict.fromkeys(n for c in checks for n in c.citations))
         citations = tuple(
@@ -188,14 +192,15 @@ class Engine:
                                                       key=lambda s: s.start)))
             for n in numbers
         )
-        return Answer(question, text, citations, passages, False, timings, self.model_id, raw, verdict.support,
+        support = grounding(strip_markers(text), question.words, [as_given(p) for p in passages])
+        return Answer(question.text, text, citations, passages, False, timings, self.model_id, raw, support,
                       tuple(checks), refusal_p=refusal_p)
 
 
 def open_engine(index_path: str | Path, model: str | None = None, top_k: int = 5, max_tokens: int = 200,
                 embedder: Embedder | None = None, n_ctx: int = 4096,
                 retrieval: RetrievalSettings = RetrievalSettings(),
-                refusal_threshold: float | None = REFUSAL_THRESHOLD) -> Engine:
+                refusal_threshold: float | None | str = CALIBRATED) -> Engine:
     """An engine over the index at ``index_path`` with the real models (loaded lazily).
 
     ``model`` is "quality" (default), "fast", or a path to a GGUF file; $RAG_MODEL is read when it is None.

@@ -3,7 +3,8 @@
 Small models answer better and faster from a few relevant sentences than from
 whole chunks. Each source given to the model is one article: its best-matching
 sentences (in article order) from all of its retrieved chunks. Repeated text
-(overlapping chunks, duplicated paragraphs) is sent once.
+(overlapping chunks, duplicated paragraphs) is sent once. ``Evidence`` numbers
+the chosen sentences from 1, as the model sees and cites them.
 """
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .answer_type import fits
 from .embedding import Embedder
+from .question import Question, analyse
 from .support import content_tokens
 from .types import Chunk, Document, Passage, Span
 
@@ -42,6 +43,42 @@ class EvidenceSettings:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
+@dataclass(frozen=True)
+class EvidenceSentence:
+    """One sentence given to the model: its number (from 1, as the model cites it), the passage it belongs to
+    (from 1) and where it stands in that passage's article."""
+
+    number: int
+    passage: int
+    span: Span
+    text: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The passages given to the model (one per article; citations point at them) and their sentences, numbered
+    across all passages in order."""
+
+    passages: tuple[Passage, ...]
+    sentences: tuple[EvidenceSentence, ...]
+
+    @classmethod
+    def of(cls, passages: Sequence[Passage]) -> "Evidence":
+        sentences: list[EvidenceSentence] = []
+        for p_number, passage in enumerate(passages, 1):
+            for span in passage.chunk.sentences:
+                text = " ".join(passage.document.text[span.start : span.end].split())
+                sentences.append(EvidenceSentence(len(sentences) + 1, p_number, span, text))
+        return cls(tuple(passages), tuple(sentences))
+
+    def sentence(self, number: int) -> EvidenceSentence | None:
+        """The sentence numbered ``number``, or None when there is none."""
+        return self.sentences[number - 1] if 1 <= number <= len(self.sentences) else None
+
+    def of_passage(self, passage: int) -> tuple[EvidenceSentence, ...]:
+        return tuple(s for s in self.sentences if s.passage == passage)
+
+
 def chunk_sentences(chunk: Chunk, document: Document) -> list[tuple[Span, str]]:
     """The chunk's sentences as (span in the article, text with whitespace normalised), title left out
     (the title is in the source line already)."""
@@ -53,20 +90,21 @@ def chunk_sentences(chunk: Chunk, document: Document) -> list[tuple[Span, str]]:
     return out
 
 
-def sentence_scores(question: str, sentences: Sequence[str], embedder: Embedder) -> np.ndarray:
+def sentence_scores(question: Question, sentences: Sequence[str], embedder: Embedder) -> np.ndarray:
     """Cosine similarity to the question, plus bonuses for shared content words and for holding the kind of
-    answer the question asks for (see answer_type.py)."""
-    vectors = embedder.embed_batch([question, *sentences])
+    answer the question asks for (see question.py)."""
+    vectors = embedder.embed_batch([question.text, *sentences])
     cosine = vectors[1:] @ vectors[0]
-    q_tokens = content_tokens(question)
+    q_tokens = question.words
     bonus = np.array([len(q_tokens & content_tokens(s)) / max(len(q_tokens), 1) for s in sentences])
-    kind = np.array([fits(question, s) for s in sentences], dtype=np.float32)
+    kind = np.array([question.fits(s) for s in sentences], dtype=np.float32)
     return cosine + LEXICAL_WEIGHT * bonus + ANSWER_TYPE_WEIGHT * kind
 
 
-def select_evidence(question: str, hits: Sequence[Passage], embedder: Embedder,
+def select_evidence(question: Question | str, hits: Sequence[Passage], embedder: Embedder,
                     settings: EvidenceSettings = EvidenceSettings()) -> list[Passage]:
     """One passage per article (best-ranked articles first) holding its most relevant sentences."""
+    question = analyse(question) if isinstance(question, str) else question
     by_doc: dict[str, list[Passage]] = {}
     for hit in hits:
         by_doc.setdefault(hit.doc_id, []).append(hit)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Sequence
 
 from .types import Span
 
@@ -86,28 +86,29 @@ def support_score(claim: str, sources: Iterable[str]) -> float:
     return found / len(claim_tokens)
 
 
-def novel_tokens(answer: str, question: str) -> set[str]:
-    """Content words of the answer that the question did not already contain.
+def novel_tokens(answer: str, asked: str | Collection[str]) -> set[str]:
+    """Content words of the answer that the question (its text, or its content words) does not already hold.
 
     >>> sorted(novel_tokens("Xu Qiliang is vice chairman.", "Who is Xu Qiliang?"))
     ['chairman', 'vice']
     """
-    asked = content_tokens(question)
+    asked = content_tokens(asked) if isinstance(asked, str) else asked
     asked_stems = {stem(t) for t in asked}
     return {t for t in content_tokens(answer)
             if t not in asked and stem(t) not in asked_stems and not any(same_word(t, a) for a in asked)}
 
 
-def grounding(answer: str, question: str, sources: Iterable[str]) -> float:
-    """Share of what the answer adds to the question that the sources state; 0.0 if it adds nothing.
+def grounding(answer: str, asked: str | Collection[str], sources: Iterable[str]) -> float:
+    """Share of what the answer adds to the question (its text, or its content words) that the sources state;
+    0.0 if it adds nothing.
 
     >>> grounding("Russia has 144 million people.", "What is Russia's population?", ["Russia and China met."])
     0.0
     >>> grounding("The Chinese minister is China's minister.", "Who is the Chinese minister?", ["China"])
     0.0
     """
-    new = novel_tokens(answer, question)
-    asked = content_tokens(question)
+    asked = content_tokens(asked) if isinstance(asked, str) else asked
+    new = novel_tokens(answer, asked)
     if all(any(same_word(t, a) for a in asked) for t in new):  # nothing new, or only "China" for "Chinese"
         return 0.0
     return support_score(" ".join(sorted(new)), sources)

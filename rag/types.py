@@ -116,9 +116,9 @@ class Answer:
     model_id: str
     raw_text: str = ""
     support: float = 1.0  # share of the answer's new content words found in the retrieved passages
-    sentences: tuple[Any, ...] = ()  # rag.verify.SentenceCheck per answer sentence
+    sentences: tuple[Any, ...] = ()  # rag.judge.SentenceCheck per answer sentence
     abstain_reason: str = ""  # why the engine abstained ("" when it answered)
-    refusal_p: float | None = None  # the model's own probability of replying "NOT FOUND" (rag/refusal.py)
+    refusal_p: float | None = None  # the model's own probability of replying "NOT FOUND" (rag/judge/verdict.py)
 
     @property
     def cited_doc_ids(self) -> list[str]:

@@ -46,7 +46,7 @@ class ScriptedLLM:
 
     model_id = "scripted-llm"
 
-    def __init__(self, replies: Sequence[str] = ("The articles do not say.",),
+    def __init__(self, replies: Sequence[str] = ("NOT FOUND",),
                  refusal_probabilities: Sequence[float] = ()):
         self.replies = list(replies)
         self.refusal_probabilities = list(refusal_probabilities)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from eval.calibrate import render_sweep, sweep, sweep_run
+from eval.calibrate import SweepRow, calibrated, render_sweep, sweep, sweep_run
 from eval.report import write_run
 from eval.results import QuestionResult, Scores
 from eval.summary import RunInfo, summarize
@@ -42,6 +42,14 @@ def test_each_threshold_adds_the_questions_the_model_would_refuse():
     assert rows[0.8].refused == 0 and rows[0.8].abstention_recall == 0.5
 
 
+def test_the_calibrated_threshold_is_the_middle_of_the_best_range():
+    rows = sweep(RESULTS, [0.3, 0.45, 0.5, 0.55, 0.6, 0.8])
+    # 0.45 .. 0.6 all abstain on u1 and a3 and keep a1, a2: the best score; 0.5 is in the middle of the range
+    assert calibrated(rows) == 0.5
+    never = [SweepRow(None, 0.9, None, 0.5, 0.0, 0), SweepRow(0.5, 0.8, None, 0.5, 0.1, 1)]
+    assert calibrated(never) is None, "no threshold beats none"
+
+
 def test_a_run_without_answers_cannot_be_calibrated():
     bare = [QuestionResult(id="a", question="q?", answers=("x",), match="any", answerable=True, gold_doc_ids=("d",),
                            retrieved=(), retrieved_doc_ids=(), scores=Scores())]
@@ -65,6 +73,8 @@ def test_a_run_without_probabilities_is_refused(tmp_path):
         sweep_run(run_folder(tmp_path, "off", no_p))
 
 
-def test_the_table_has_a_row_per_threshold(tmp_path):
-    table = render_sweep(sweep_run(run_folder(tmp_path, "off")))
-    assert table.count("\n") == 2 + 1 + 14 and "| off |" in table and "| 0.50 |" in table
+def test_the_table_has_a_row_per_threshold_and_names_the_calibrated_one(tmp_path):
+    rows = sweep_run(run_folder(tmp_path, "off"))
+    table = render_sweep(rows)
+    assert "| off |" in table and "| 0.50 |" in table and "| 0.99 |" in table
+    assert f"calibrated: --refusal-threshold {calibrated(rows)} " in table

@@ -102,7 +102,9 @@ def test_an_invalid_marker_after_a_stray_bracket_is_not_emitted():
     ("", [], True),
     ("   ", [], True),
     ("The passages do not mention his age.", [], True),
-    ("The passages do not mention his age [1].", [1], False),
+    ("The passages do not mention his age [1].", [1], True),  # a reply that opens by saying so
+    ("Xu met Shoigu; the passages do not mention his age [1].", [1], False),  # an answer with a caveat
+    ("The sentences do not say.", [], True),
     ("It is not mentioned in the articles.", [], True),
     ("There is no information about that.", [], True),
     ("This cannot be determined from the text.", [], True),

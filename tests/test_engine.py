@@ -10,7 +10,7 @@ from conftest import make_engine
 from fakes import FakeEmbedder, ScriptedLLM
 from rag.engine import NOT_IN_ARTICLES, Done, Engine, Retrieved, Token
 from rag.errors import BadQuestion, RagError
-from rag.evidence import EvidenceSettings
+from rag.evidence import Evidence
 from rag.index import Index
 from rag.ingest import ingest
 from rag.prompt import INSTRUCTIONS, SYSTEM_PROMPT
@@ -18,12 +18,17 @@ from rag.prompt import INSTRUCTIONS, SYSTEM_PROMPT
 QUESTION = "Who is Zhang Youxia?"
 
 
+def evidence_of(engine: Engine, question: str = QUESTION) -> Evidence:
+    """The numbered evidence the engine gives the model for ``question``."""
+    return Evidence.of(engine.ask(question).passages)
+
+
 def grounded_reply(engine: Engine, question: str = QUESTION, n: int = 2) -> str:
-    """A reply that copies the first sentence of passage n (so it is grounded) and cites it."""
-    passages = engine.ask(question).passages
-    assert len(passages) >= n
-    sentence = passages[n - 1].text.split(" … ")[0].rstrip(".。")
-    engine.llm.replies[:] = [f"{sentence} [{n}]."]
+    """A reply that copies the first sentence of passage n (so it is grounded) and cites that sentence's number."""
+    evidence = evidence_of(engine, question)
+    first = evidence.of_passage(n)[0]
+    sentence = first.text.rstrip(".。")
+    engine.llm.replies[:] = [f"{sentence} [{first.number}]."]
     return sentence
 
 
@@ -39,19 +44,26 @@ def seeds_index(tmp_path_factory):
 
 @pytest.fixture
 def engine(seeds_index) -> Engine:
-    return make_engine(seeds_index, FakeEmbedder(), ["The articles do not say."])
+    return make_engine(seeds_index, FakeEmbedder(), ["NOT FOUND"])
 
 
-def test_prompt_holds_the_numbered_passages_and_the_question(engine):
+def test_prompt_holds_the_numbered_sentences_under_their_source_and_the_question(engine):
     answer = engine.ask(QUESTION)
     (messages,) = engine.llm.prompts
     assert [m["role"] for m in messages] == ["system", "user"]
     user = messages[1]["content"]
-    assert answer.passages
-    for n, p in enumerate(answer.passages, 1):
-        assert f"[{n}] {p.text}" in user
+    evidence = Evidence.of(answer.passages)
+    assert len(evidence.sentences) > len(answer.passages) >= 2
+    for s in evidence.sentences:
+        assert f"[{s.number}] {s.text}\n" in user + "\n"
     assert user.rstrip().endswith(f"Question: {QUESTION}")
     assert user.index("[1] ") < user.index("Question:")
+    # each article's sentences sit under its source line, articles in order
+    lines = user.split("\n")
+    for n, passage in enumerate(answer.passages, 1):
+        first = evidence.of_passage(n)[0]
+        at = lines.index(f"[{first.number}] {first.text}")
+        assert lines[at - 1].startswith("Article")
 
 
 def test_the_system_message_is_the_same_for_every_question(engine):
@@ -62,21 +74,21 @@ def test_the_system_message_is_the_same_for_every_question(engine):
     assert first[1] != second[1]
 
 
-def test_the_instructions_come_before_the_passages_so_the_cached_prefix_covers_them(engine):
+def test_the_instructions_come_before_the_evidence_so_the_cached_prefix_covers_them(engine):
     engine.ask(QUESTION)
     engine.ask("What did the Chinese Communist Party warn the US about?")
     first, second = (m[1]["content"] for m in engine.llm.prompts)
     shared = os.path.commonprefix([first, second])
-    assert shared.startswith(INSTRUCTIONS) and shared.endswith("Passages:\n\n[1] ")
+    assert shared.startswith(INSTRUCTIONS) and "[1]" not in shared[len(INSTRUCTIONS):]
 
 
-def test_the_source_line_names_the_publisher_as_such(engine):
+def test_the_source_line_names_a_publisher_only_where_the_text_does_not(engine):
     answer = engine.ask(QUESTION)
     user = engine.llm.prompts[0][1]["content"]
     with_outlet = [p for p in answer.passages if p.document.outlet]
     assert with_outlet
-    for p in with_outlet:
-        assert f"published by {p.document.outlet}" in user
+    for p in with_outlet:  # the seeds name their outlet in their own text ("(VitalNews.org) –")
+        assert p.document.outlet in p.document.text and f"published by {p.document.outlet}" not in user
 
 
 def test_the_source_line_reads_as_a_phrase_with_or_without_a_title():
@@ -86,94 +98,138 @@ def test_the_source_line_reads_as_a_phrase_with_or_without_a_title():
     def line(**meta):
         doc = Document("d", "Body text.", **meta)
         return source_line(Passage(Chunk("d:0", "d", "Body text.", Span(0, 10)), doc, 1.0, 1))
-    assert line(outlet="The Moscow Times") == "(From an article published by The Moscow Times)"
-    assert line(title="Ties", date="2023-04-16") == "(From the article “Ties” on 2023-04-16)"
-    assert line() == ""
+    assert line(outlet="The Moscow Times") == "Article published by The Moscow Times:"
+    assert line(outlet="Body") == "Article:", "the text names it already"
+    assert line(title="Ties", date="2023-04-16") == "Article “Ties” on 2023-04-16:"
+    assert line() == "Article:"
 
 
-def test_an_abstention_says_why(engine):
-    engine.llm.replies[:] = ["Russia has 144 million people [1]."]
-    answer = engine.ask("What is the population of Russia?")
-    assert answer.abstained and answer.abstain_reason.startswith("0% of what the answer adds")
-    assert answer.to_dict()["abstain_reason"] == answer.abstain_reason
-
-
-def test_a_made_up_quotation_abstains(engine):
-    sentence = grounded_reply(engine)
-    words = sentence.split()
-    engine.llm.replies[:] = [f'{sentence}, in the words "{" ".join(reversed(words[:4]))}" [2].']
-    answer = engine.ask(QUESTION)
-    assert answer.abstained and answer.abstain_reason.startswith("quoted words not in the passages: "), answer.abstain_reason
-    engine.llm.replies[:] = [f'{sentence}, in the words "{" ".join(words[:4])}" [2].']
-    assert not engine.ask(QUESTION).abstained
-
-
-def test_citations_map_markers_to_the_nth_passage(engine):
+def test_sentence_citations_become_passage_citations_highlighting_the_cited_sentence(engine):
     sentence = grounded_reply(engine)
     answer = engine.ask(QUESTION)
     assert not answer.abstained
     assert answer.text == f"{sentence} [2]."
     (citation,) = answer.citations
     p = answer.passages[1]
-    assert citation.number == 2 and citation.passage == p
-    cited = citation.passage
-    assert (cited.doc_id, cited.chunk.span, cited.score) == (p.doc_id, p.chunk.span, p.score)
-    assert answer.cited_doc_ids == [p.doc_id]
-    text = p.document.text
-    assert citation.highlights
-    assert all(p.chunk.span.start <= h.start < h.end <= p.chunk.span.end for h in citation.highlights)
-    assert " ".join(text[citation.highlights[0].start : citation.highlights[0].end].split()).startswith(sentence[:40])
-    assert 0.6 <= answer.support <= 1.0
+    assert citation.number == 2 and citation.passage == p and answer.cited_doc_ids == [p.doc_id]
+    first = Evidence.of(answer.passages).of_passage(2)[0]
+    assert citation.highlights == (first.span,), "the cited sentence is what the page marks"
+    assert answer.sentences[0].supported and answer.support == 1.0
 
 
-def test_an_invalid_marker_is_dropped_from_text_and_citations(engine):
+def test_two_sentences_of_one_article_are_one_passage_citation(engine):
+    evidence = evidence_of(engine)
+    two = [s for s in evidence.sentences if len(evidence.of_passage(s.passage)) >= 2][:2]
+    assert two[0].passage == two[1].passage
+    engine.llm.replies[:] = [f"{two[0].text.rstrip('.')} [{two[0].number}][{two[1].number}]."]
+    answer = engine.ask(QUESTION)
+    n = two[0].passage
+    assert answer.text.endswith(f"[{n}].") and [c.number for c in answer.citations] == [n]
+    assert answer.citations[0].highlights == tuple(sorted((two[0].span, two[1].span), key=lambda s: s.start))
+
+
+def test_a_marker_naming_no_sentence_is_dropped_from_text_and_citations(engine):
     sentence = grounded_reply(engine)
-    engine.llm.replies[:] = [f"{sentence} [2][9]. It is so [9]."]
+    n = len(evidence_of(engine).sentences)
+    first = engine.llm.replies[0].rsplit(" [", 1)[1].rstrip("].")
+    engine.llm.replies[:] = [f"{sentence} [{first}][{n + 7}]. It is so [{n + 7}]."]
     answer = engine.ask(QUESTION)
     assert not answer.abstained
-    assert "[9]" not in answer.text and answer.text.endswith("It is so.")
+    assert f"[{n + 7}]" not in answer.text and answer.text.endswith("It is so.")
     assert [c.number for c in answer.citations] == [2]
-    assert "[9]" in answer.raw_text  # the model's own text is kept for inspection
+    assert f"[{n + 7}]" in answer.raw_text  # the model's own text is kept for inspection
 
 
-def test_an_answer_not_found_in_the_passages_abstains_but_keeps_the_passages(engine):
-    engine.llm.replies[:] = ["Russia has 144 million people [1]."]
-    answer = engine.ask("What is the population of Russia?")
-    assert answer.abstained
-    assert answer.text == NOT_IN_ARTICLES and answer.citations == ()
-    assert answer.passages and answer.raw_text == "Russia has 144 million people [1]."
-    assert answer.support < 0.6
+def test_a_sentence_its_citation_does_not_state_is_flagged_and_highlights_nothing(engine):
+    engine.llm.replies[:] = ["Russia won the hockey tournament [1]."]
+    answer = engine.ask("Who won the ice hockey world championship?")
+    assert not answer.abstained  # no signal here: only the sentence check speaks
+    (check,) = answer.sentences
+    assert not check.supported and check.highlights == ()
+    assert all(c.highlights == () for c in answer.citations)
 
 
-def test_an_answer_with_an_unsupported_number_abstains(engine):
+def test_the_model_saying_not_found_abstains_and_keeps_the_passages(engine):
+    answer = engine.ask(QUESTION)
+    assert answer.abstained and answer.text == NOT_IN_ARTICLES and answer.citations == ()
+    assert answer.raw_text == "NOT FOUND" and answer.passages
+    assert answer.abstain_reason == "the model said the passages do not hold the answer"
+
+
+def test_a_number_the_evidence_does_not_state_abstains(engine):
     sentence = grounded_reply(engine)
-    engine.llm.replies[:] = [f"{sentence} since 1987 [2]."]
+    engine.llm.replies[:] = [engine.llm.replies[0].replace(sentence, f"{sentence} since 1987")]
     answer = engine.ask(QUESTION)
-    assert answer.abstained and answer.text == NOT_IN_ARTICLES
+    assert answer.abstained and answer.abstain_reason == "numbers not in the passages: 1987"
 
 
-def test_an_answer_that_only_echoes_the_question_abstains(engine):
-    engine.llm.replies[:] = ["Zhang Youxia is Zhang Youxia [1]."]
+def test_a_made_up_quotation_abstains(engine):
+    sentence = grounded_reply(engine)
+    words = sentence.split()
+    first = engine.llm.replies[0].rsplit(" [", 1)[1]
+    engine.llm.replies[:] = [f'{sentence}, in the words "{" ".join(reversed(words[:4]))}" [{first}']
     answer = engine.ask(QUESTION)
-    assert answer.abstained and answer.support == 0.0
+    assert answer.abstained and answer.abstain_reason.startswith("quoted words not in the passages: ")
+    engine.llm.replies[:] = [f'{sentence}, in the words "{" ".join(words[:4])}" [{first}']
+    assert not engine.ask(QUESTION).abstained
 
 
-def test_the_model_saying_the_articles_do_not_say_abstains(engine):
-    answer = engine.ask(QUESTION)
-    assert answer.abstained and answer.text == NOT_IN_ARTICLES
-    assert answer.raw_text == "The articles do not say." and answer.passages
+def test_an_answer_without_the_kind_of_thing_asked_for_abstains(engine):
+    engine.llm.replies[:] = ["The navies of China and Russia held joint naval drills [1]."]
+    answer = engine.ask("How many warships took part in the joint naval drills?")
+    assert answer.abstained and answer.abstain_reason == "the question asks for a number and the answer gives none"
+    engine.llm.replies[:] = ["The navies held joint naval drills in 2021 [1]."]
+    when = engine.ask("When did China and Russia hold joint naval drills?")
+    assert when.abstain_reason != "the question asks for a date and the answer gives none"
+
+
+def test_an_answer_restating_the_question_is_not_withdrawn_for_lacking_support(engine):
+    """No lexical support threshold decides abstention: an answer the evidence does not state is flagged sentence by
+    sentence, and the model's own refusal decides (rag/judge/verdict.py)."""
+    engine.llm.replies[:] = ["The party warned the US about penguins [1]."]
+    answer = engine.ask("What did the Chinese Communist Party warn the US about?")
+    assert not answer.abstained and not answer.sentences[0].supported
+
+
+def test_a_likely_refusal_abstains_before_any_answer_text_is_shown(engine):
+    grounded_reply(engine)
+    engine.llm.refusal_probabilities[:] = [0.95]
+    engine.refusal_threshold = 0.8
+    events = list(engine.ask_stream(QUESTION))
+    assert not [e for e in events if isinstance(e, Token)]
+    answer = events[-1].answer
+    assert answer.abstained and answer.refusal_p == 0.95 and "95%" in answer.abstain_reason
+
+
+def test_the_threshold_is_calibrated_per_model_unless_given(seeds_index):
+    from rag.judge import CALIBRATED, calibrated_threshold
+
+    llm = ScriptedLLM()
+    assert Engine(Index.open(seeds_index), FakeEmbedder(), llm).refusal_threshold == calibrated_threshold(llm.model_id)
+    quality = ScriptedLLM()
+    quality.model_id = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+    engine = Engine(Index.open(seeds_index), FakeEmbedder(), quality)
+    assert engine.refusal_threshold == CALIBRATED[quality.model_id]
+    fast = ScriptedLLM()
+    fast.model_id = "qwen2.5-coder-0.5b-instruct-q4_k_m"
+    assert engine.with_llm(fast).refusal_threshold == CALIBRATED[fast.model_id], "another model, its own threshold"
+    fixed = Engine(Index.open(seeds_index), FakeEmbedder(), quality, refusal_threshold=0.3)
+    assert fixed.with_llm(fast).refusal_threshold == 0.3, "a threshold given by the user stays"
+    assert Engine(Index.open(seeds_index), FakeEmbedder(), quality, refusal_threshold=None).refusal_threshold is None
+    with pytest.raises(ValueError, match="refusal threshold must be in"):
+        Engine(Index.open(seeds_index), FakeEmbedder(), quality, refusal_threshold=1.5)
 
 
 def test_ask_stream_yields_retrieved_then_tokens_then_done(engine):
     sentence = grounded_reply(engine)
-    engine.llm.replies[:] = [f"{sentence} [2][9]."]
+    engine.llm.replies[:] = [engine.llm.replies[0].replace("].", "][99].")]
     events = list(engine.ask_stream(QUESTION))
     assert isinstance(events[0], Retrieved) and isinstance(events[-1], Done)
     middle = events[1:-1]
     assert middle and all(isinstance(e, Token) for e in middle)
     assert len(middle) > 3  # streamed piece by piece
     streamed = "".join(e.text for e in middle)
-    assert "[9]" not in streamed and streamed.replace(" .", ".").strip() == events[-1].answer.text
+    assert "[99]" not in streamed and streamed.replace(" .", ".").strip() == events[-1].answer.text
     assert events[0].passages == events[-1].answer.passages and events[0].seconds >= 0
 
 
@@ -287,7 +343,7 @@ def test_with_llm_shares_the_index_and_embedder(engine):
 
 def test_warm_up_embeds_the_articles_sentences_so_questions_embed_only_themselves(seeds_index):
     embedder = FakeEmbedder()
-    engine = make_engine(seeds_index, embedder, ["The articles do not say."])
+    engine = make_engine(seeds_index, embedder, ["NOT FOUND"])
     engine.warm_up()
     warmed = len(engine.vectors)
     assert warmed > 50  # the seeds' sentences
@@ -300,74 +356,3 @@ def test_warm_up_embeds_the_articles_sentences_so_questions_embed_only_themselve
 def test_engines_for_other_models_share_the_sentence_vectors(engine):
     other = engine.with_llm(ScriptedLLM(["x"]))
     assert other.vectors is engine.vectors and other.retriever.embedder is engine.vectors
-
-
-def test_a_date_the_articles_give_for_another_event_abstains(tmp_path):
-    (tmp_path / "meeting.txt").write_text(
-        "Putin hosted China's Defense Minister in Moscow. The meeting took place on April 16, 2023.\n\n"
-        "Observers watched the talks closely. Analysts expect more such talks.\n\n"
-        "Xu Qiliang is vice chairman of China's Central Military Commission.\n", encoding="utf-8")
-    embedder = FakeEmbedder()
-    ingest([tmp_path / "meeting.txt"], tmp_path / "idx", embedder)
-    engine = make_engine(tmp_path / "idx", embedder, ["Putin met the minister in Moscow on April 16, 2023 [1]."])
-    engine.evidence = EvidenceSettings(min_relative=0.0, min_source_relative=0.0, max_words=0)  # every sentence goes to the model: all words are grounded
-    assert not engine.ask("On what date did Putin meet China's Defense Minister in Moscow?").abstained
-    engine.llm.replies[:] = ["Xu Qiliang was appointed vice chairman on April 16, 2023 [1]."]
-    moved = engine.ask("When was Xu Qiliang appointed vice chairman of China's Central Military Commission?")
-    assert moved.abstained and "April" in moved.abstain_reason
-
-
-def test_an_answer_without_the_kind_of_thing_asked_for_abstains(engine):
-    sentence = grounded_reply(engine, "What is the population of Russia?", n=1)
-    answer = engine.ask("What is the population of Russia?")
-    assert answer.abstained and answer.abstain_reason == "the question asks for a number and the answer gives none"
-    assert sentence in answer.raw_text
-
-
-def test_a_name_from_another_story_abstains(tmp_path):
-    (tmp_path / "exercise.txt").write_text(
-        "Russia announced a joint exercise with China called Interaction-2022. It will be held next year.\n\n"
-        "Analysts expect more drills. The armies train often.\n", encoding="utf-8")
-    (tmp_path / "naval.txt").write_text(
-        "The two sides agreed to hold joint naval exercises in the Pacific Ocean and the Mediterranean Sea.\n",
-        encoding="utf-8")
-    embedder = FakeEmbedder()
-    ingest([tmp_path / "exercise.txt", tmp_path / "naval.txt"], tmp_path / "idx", embedder)
-    engine = make_engine(tmp_path / "idx", embedder, ["It will be held in the Pacific Ocean [1][2]."])
-    engine.evidence = EvidenceSettings(min_relative=0.0, min_source_relative=0.0, max_words=0)
-    answer = engine.ask("Where will the Interaction-2022 exercise be held?")
-    assert answer.abstained and "Pacific Ocean" in answer.abstain_reason, answer.abstain_reason
-    engine.llm.replies[:] = ["The naval exercises will be held in the Pacific Ocean [1][2]."]
-    assert not engine.ask("Where will the naval exercises be held?").abstained
-    engine.llm.replies[:] = ["The Interaction-2022 exercise will be held next year [1]."]
-    when = engine.ask("Where will the Interaction-2022 exercise be held?")
-    assert when.abstained and when.abstain_reason == "the question asks where and the answer names no place"
-
-
-def one_article_engine(tmp_path, text: str, reply: str) -> Engine:
-    """An engine over a single article ``text`` whose scripted model replies ``reply``."""
-    (tmp_path / "article.txt").write_text(text + "\n", encoding="utf-8")
-    embedder = FakeEmbedder()
-    ingest([tmp_path / "article.txt"], tmp_path / "idx", embedder)
-    return make_engine(tmp_path / "idx", embedder, [reply])
-
-
-def test_a_person_titled_for_another_country_abstains(tmp_path):
-    engine = one_article_engine(
-        tmp_path, "Russian Defense Minister Sergei Shoigu said military cooperation with China is acquiring significance.",
-        "China's defence minister is Sergei Shoigu [1].")
-    answer = engine.ask("Who is China's defence minister?")
-    assert answer.abstained and "Sergei Shoigu a different title" in answer.abstain_reason, answer.abstain_reason
-    engine.llm.replies[:] = ["Russia's defence minister is Sergei Shoigu [1]."]
-    assert not engine.ask("Who is Russia's defence minister?").abstained
-
-
-def test_an_answer_without_the_name_asked_for_abstains(tmp_path):
-    engine = one_article_engine(
-        tmp_path, "Putin spoke to China's second highest ranking military official in a televised conference.",
-        "He is China's second highest ranking military official [1].")
-    answer = engine.ask("What is the name of the Chinese official Putin spoke to in a televised conference?")
-    assert answer.abstained and answer.abstain_reason == "the question asks for a name and the answer gives none"
-    engine.llm.replies[:] = ["He is China's second highest ranking military official [1]."]
-    other = engine.ask("What rank does the Chinese official Putin spoke to in a televised conference hold?")
-    assert not other.abstained, other.abstain_reason

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -28,7 +29,7 @@ QUESTIONS = [
 ]
 REPLIES = [
     "The party warned the US not to “play with fire”[1].",
-    "The SCO [1][9].",
+    "The SCO [1][99].",
     "The articles do not say.",
 ]
 
@@ -84,8 +85,8 @@ def test_scores_from_answers(fake_index):
     assert (r1.first_token_s, r1.total_s, r1.prompt_tokens, r1.model_id) == (0.1, 0.3, 100, "stub-llm")
 
     assert r2.scores.correct is False  # match "all": CSTO is missing
-    assert r2.markers == (MarkerRef(1, True), MarkerRef(9, False)) and r2.scores.citations_valid is False
-    assert "[9]" not in r2.answer and "[9]" in r2.raw_text
+    assert r2.markers == (MarkerRef(1, True), MarkerRef(99, False)) and r2.scores.citations_valid is False
+    assert "[99]" not in r2.answer and "[99]" in r2.raw_text
     # EM and F1 take the best single gold answer, so "The SCO" scores 1 even though "match" is "all"
     assert r2.scores.exact_match == 1.0 and r2.scores.token_f1 == 1.0
 
@@ -149,11 +150,11 @@ def fake_models(monkeypatch, fake_index):
     def full(s):
         engine = engine_for(s.index, top_k=s.top_k)
         llms.append(engine.llm)
-        return engine.index, engine.retrieve, scripted_ask(engine.retrieve, s.top_k), "stub-llm"
+        return engine.index, engine.retrieve, scripted_ask(engine.retrieve, s.top_k), "stub-llm", 0.8
 
     def retrieval_only(s):
         index = Index.open(s.index)
-        return index, Retriever(index, FakeEmbedder()).retrieve, None, None
+        return index, Retriever(index, FakeEmbedder()).retrieve, None, None, None
 
     monkeypatch.setattr(harness, "_full", full)
     monkeypatch.setattr(harness, "_retrieval_only", retrieval_only)
@@ -203,7 +204,31 @@ def test_cli_compare_and_floors(tmp_path, fake_index, fake_models, capsys):
     assert "| retrieval MRR@10 (documents) |" in md
 
 
+def test_cli_docs_ingests_a_corpus_into_a_temporary_index(tmp_path, seeds_dir, fake_models, monkeypatch, capsys):
+    import rag.embedding
+
+    monkeypatch.setattr(rag.embedding, "SentenceTransformerEmbedder", lambda: FakeEmbedder(max_tokens=120))
+    made = []
+    real_ingest = harness._ingest_corpus
+    monkeypatch.setattr(harness, "_ingest_corpus", lambda *a: made.append(real_ingest(*a)) or made[-1])
+    gold = write_gold(tmp_path / "gold.jsonl")
+    out = tmp_path / "run"
+    assert cli(["eval", str(gold), "--docs", str(seeds_dir), "--out", str(out), "--retrieval-only"]) == 0
+    summary, results = read_run(out)
+    assert len(results) == 3 and summary.metrics["retrieval_hit_at_k"] is not None
+    assert summary.run.index == f"temporary index of {seeds_dir}"
+    assert made and not os.path.exists(made[0]), "the temporary index is gone after the run"
+    assert "5 added" in capsys.readouterr().err
+    floors = tmp_path / "floors.json"
+    floors.write_text(json.dumps({"docs_entry": {"gold": str(gold), "docs": str(seeds_dir), "retrieval_only": True,
+                                                 "floors": {"retrieval_hit_at_k": 0.0}}}))
+    assert cli(["eval", "--floors", str(floors), "--floors-key", "docs_entry", "--out", str(tmp_path / "f")]) == 0
+    assert "### floors docs_entry: all ok" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv, message", [
+    (["eval", "{gold}", "--docs", "{tmp}", "--index", "i", "--out", "o"], "not both"),
+    (["eval", "{gold}", "--docs", "{tmp}/nothing", "--out", "o"], "no such file or folder"),
     (["eval", "--index", "i", "--out", "o"], "which gold file?"),
     (["eval", "{gold}", "--out", "o"], "--index is required"),
     (["eval", "{gold}", "--index", "i"], "--out is required"),

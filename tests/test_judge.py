@@ -1,39 +1,60 @@
-"""The verdict on a reply, as a pure function of question, reply, passages and articles (rag/judge.py)."""
+"""The verdict, a pure function of the question, the reply, the evidence and the model's refusal (rag/judge/verdict.py)."""
 from __future__ import annotations
 
-from rag.judge import MIN_SUPPORT, judge
-from rag.types import Chunk, Document, Passage, Span
+import pytest
 
-TALKS = Document("talks", "Russian Defense Minister Sergei Shoigu met Colonel General Xu Qiliang in Moscow on "
-                          "April 16, 2023. Xu Qiliang is vice chairman of China's Central Military Commission.",
-                 outlet="The Moscow Times")
-DRILLS = Document("drills", "Russia announced a joint exercise called Interaction-2022. It will be held next year.")
-DOCS = (TALKS, DRILLS)
+from rag.judge import calibrated_threshold, check_threshold, decide, reaches, refused
+from rag.question import analyse
 
-
-def passage(doc: Document, rank: int = 1) -> Passage:
-    return Passage(Chunk(f"{doc.doc_id}:0", doc.doc_id, doc.text, Span(0, len(doc.text))), doc, 1.0, rank)
+EVIDENCE = ["Article published by TASS:\nXu Qiliang is vice chairman of the commission. They met on Tuesday in 2023.",
+            "Article:\nThe talks were called “constructive and fruitful”."]
 
 
-PASSAGES = (passage(TALKS), passage(DRILLS, 2))
+def verdict(question: str, reply: str, cited=(1,)):
+    return decide(analyse(question), reply, list(cited), EVIDENCE)
 
 
-def test_a_grounded_answer_stands():
-    verdict = judge("Who is Xu Qiliang?", "Xu Qiliang is vice chairman of China's Central Military Commission [1].",
-                    PASSAGES, DOCS)
-    assert verdict.answered and verdict.reason == "" and verdict.support >= MIN_SUPPORT
+def test_a_reply_the_checks_find_nothing_against_stands():
+    v = verdict("Who is Xu Qiliang?", "Xu Qiliang is vice chairman of the commission [1].")
+    assert v.answered and v.reason == ""
 
 
-def test_each_failed_check_names_itself():
-    cases = {
-        ("What is the population of Russia?", "Russia has 144 million people [1]."): "0% of what the answer adds",
-        ("Who is Xu Qiliang?", "Xu Qiliang is the one who met Shoigu in Moscow in 1999 [1]."): "numbers not in",
-        ("Who met Shoigu?", 'Xu Qiliang, "the vice chairman of Russia", met him [1].'): "quoted words not in",
-        ("Where will the Interaction-2022 exercise be held?",
-         "The Interaction-2022 exercise will be held next year [2]."): "the question asks where",
-        ("Who is China's defence minister?", "China's defence minister is Sergei Shoigu [1]."): "a different title",
-        ("Who is Xu Qiliang?", "NOT FOUND"): "the model said",
-    }
-    for (question, reply), reason in cases.items():
-        verdict = judge(question, reply, PASSAGES, DOCS)
-        assert not verdict.answered and reason in verdict.reason, (question, verdict)
+@pytest.mark.parametrize("question, reply, reason", [
+    ("Who is Xu Qiliang?", "NOT FOUND", "the model said the passages do not hold the answer"),
+    ("Who is Xu Qiliang?", "The passages do not mention him.", "the model said the passages do not hold the answer"),
+    ("When did they meet?", "They met in 1999 [1].", "numbers not in the passages: 1999"),
+    ("How were the talks described?", 'As "cordial and useful" [2].', "quoted words not in the passages: cordial and useful"),
+    ("When did they meet?", "They met in Moscow [1].", "the question asks for a date and the answer gives none"),
+    ("How many ships sailed?", "Ships sailed [1].", "the question asks for a number and the answer gives none"),
+    ("On which day of the week did they meet?", "In 2023 [1].", "the question asks for a weekday and the answer gives none"),
+    ("Who chaired the commission?", "The vice chairman did [1].", "the question asks for a name and the answer gives none"),
+])
+def test_each_check_names_itself(question, reply, reason):
+    v = verdict(question, reply)
+    assert not v.answered and v.reason == reason
+
+
+@pytest.mark.parametrize("question, reply", [
+    ("When did they meet?", "They met on Tuesday in 2023 [1]."),
+    ("How were the talks described?", "As “constructive and fruitful” [2]."),
+    ("Who is the vice chairman?", "Xu Qiliang [1]."),
+    ("Which agency published it?", "TASS [1]."),  # the source line is evidence too
+])
+def test_answers_holding_what_was_asked_stand(question, reply):
+    assert verdict(question, reply).answered
+
+
+def test_the_refusal_decides_before_any_answer_text():
+    early = refused(0.9, 0.8)
+    assert early is not None and not early.answered and "90%" in early.reason
+    assert refused(0.5, 0.8) is None and refused(0.99, None) is None and refused(None, 0.8) is None
+    assert reaches(0.8, 0.8) and not reaches(None, 0.5) and not reaches(0.9, None)
+
+
+def test_thresholds_are_calibrated_per_model_and_checked():
+    assert calibrated_threshold("qwen2.5-coder-1.5b-instruct-q4_k_m") == 0.8
+    assert 0 < calibrated_threshold("some-other.gguf") <= 1
+    assert check_threshold(None) is None and check_threshold(0.4) == 0.4
+    for bad in (0.0, -0.1, 1.5):
+        with pytest.raises(ValueError, match="refusal threshold must be in"):
+            check_threshold(bad)

@@ -11,10 +11,10 @@ from fakes import FakeEmbedder, ScriptedLLM
 from rag.engine import NOT_IN_ARTICLES, Done, Engine, Token
 from rag.index import Index
 from rag.prompt import INSTRUCTIONS
-from rag.refusal import REFUSAL, RefusalProbe, refuses
+from rag.refusal import REFUSAL, RefusalProbe
 
 QUESTION = "Who is Zhang Youxia?"
-GROUNDED = "Zhang Youxia is China's second highest ranking military official [1]."
+GROUNDED = "Zhang Youxia is China's second highest ranking military official [1]."  # sentence 1 states it
 
 
 def test_the_probe_reads_the_refusal_share_of_the_first_distribution_only():
@@ -34,7 +34,7 @@ def test_the_probe_handles_large_logits_without_overflow():
 def test_a_probe_without_token_ids_reads_nothing():
     probe = RefusalProbe()
     probe.read(np.zeros(3, dtype=np.float32))
-    assert probe.probability is None and not refuses(probe.probability)
+    assert probe.probability is None
 
 
 def test_the_instructions_ask_for_the_refusal():
@@ -79,24 +79,20 @@ def test_the_model_replying_the_refusal_itself_abstains(fake_index):
     assert answer.abstained and "passages do not hold" in answer.abstain_reason
 
 
-@pytest.mark.parametrize("threshold", [0.0, -0.1, 1.5])
-def test_a_threshold_outside_0_1_is_refused(fake_index, threshold):
-    with pytest.raises(ValueError, match="refusal_threshold"):
-        engine_with(fake_index, [GROUNDED], [0.1], threshold=threshold)
-
-
-def test_engines_for_other_models_keep_the_threshold(fake_index):
+def test_engines_for_other_models_keep_a_given_threshold(fake_index):
     engine = engine_with(fake_index, [GROUNDED], [0.1], threshold=0.3)
     assert engine.with_llm(ScriptedLLM([GROUNDED])).refusal_threshold == 0.3
 
 
-def test_the_cli_threshold_flag():
-    from rag.cli import refusal_threshold
+def test_the_cli_threshold_flags():
+    from rag.cli import build_parser, threshold
 
-    assert refusal_threshold("off") is None and refusal_threshold("0.4") == 0.4
+    assert threshold("off") is None and threshold("0.4") == 0.4 and threshold("calibrated") == "calibrated"
     for bad in ("0", "2", "high"):
         with pytest.raises(argparse.ArgumentTypeError, match=repr(bad)):
-            refusal_threshold(bad)
+            threshold(bad)
+    assert build_parser().parse_args(["ask", "q", "--index", "i"]).refusal_threshold == "calibrated"
+    assert build_parser().parse_args(["ask", "q", "--index", "i", "--refusal-threshold", "off"]).refusal_threshold is None
 
 
 def test_the_llama_cpp_processor_reads_once_and_rules_the_refusal_out_at_every_step():

@@ -11,15 +11,15 @@ from conftest import SEEDS, make_engine
 from fakes import FakeEmbedder, ScriptedLLM
 from rag.engine import NOT_IN_ARTICLES, Engine
 from rag.errors import ModelError
-from rag.evidence import EvidenceSettings
+from rag.evidence import Evidence, EvidenceSettings
 from rag.index import Index
 from rag.ingest import ingest
 from rag.types import Answer, Chunk, Citation, Document, Passage, Span, Timings
 from ui import app as ui_app
 from ui import articles, chat
 from ui.engines import Engines, as_engines, generation_lock
-from rag.verify import SentenceCheck
-from ui.highlight import Mark, card_marks, guess_highlights
+from rag.judge import SentenceCheck
+from ui.highlight import Mark, card_marks
 from ui.render import (
     Turn, answer_html, conversation_html, highlight, sentences_html, source_card, sources_for_answer, sources_pending,
     timings_text,
@@ -208,35 +208,37 @@ def test_cards_mark_exactly_the_verified_highlights_tied_to_their_sentences():
     assert "guess" not in html
 
 
-def test_fallback_guess_only_for_a_citation_without_highlights():
+def test_a_citation_without_verified_highlights_marks_nothing():
     p = passage(sentences=(FIRST, XU, LAST))
-    assert guess_highlights(p, "Who is Xu Qiliang?") == (XU,)
-    assert guess_highlights(p, "Penguins on glaciers?") == ()
-    assert guess_highlights(passage(), "Who is Xu Qiliang?") == (XU,)  # index without sentences: split here
     a = answer("Xu [1].", [Citation(1, p)], [p], sentences=[check("Xu [1].")], question="Who is Xu Qiliang?")
-    assert card_marks(a, a.citations[0]) == (Mark(28, 56, guess=True),)
-    assert '<mark class="guess" title="closest sentence to the question' in sources_for_answer(a)
+    assert card_marks(a, a.citations[0]) == ()
+    assert "<mark" not in sources_for_answer(a).split('class="src-article"')[0]
     verified = answer("Xu [1].", [Citation(1, p, (LAST,))], [p], question="Who is Xu Qiliang?")
-    assert card_marks(verified, verified.citations[0]) == (Mark(57, 66),)  # verified highlights win, even unlabelled
+    assert card_marks(verified, verified.citations[0]) == (Mark(57, 66),)  # verified highlights, even unlabelled
 
 
 def test_checked_answer_through_the_handler(fake_index, fake_embedder):
-    reply = ("Xu Qiliang is vice chairman of China's Central Military Commission [2]. "
-             "China and Russia held joint naval drills in the Sea of Japan [2]. "
-             "He also likes <b>penguins</b> and glaciers [1].")
-    engine = make_engine(fake_index, fake_embedder, [reply])
+    engine = make_engine(fake_index, fake_embedder, ["NOT FOUND"])
     engine.evidence = EvidenceSettings(neighbours=4, min_source_relative=0.0, max_words=0)  # the sentence after each article's best: the drills are in
+    evidence = Evidence.of(engine.ask("Who is Xu Qiliang?").passages)
+    xu = next(s for s in evidence.sentences if "Xu Qiliang, vice chairman" in s.text)
+    drills = next(s for s in evidence.sentences if "Sea of Japan" in s.text)
+    wrong = next(s for s in evidence.sentences if s.passage != xu.passage)
+    engine.llm.replies[:] = [f"Xu Qiliang is vice chairman of China's Central Military Commission [{wrong.number}]. "
+                             f"China and Russia held joint naval drills in the Sea of Japan [{drills.number}]. "
+                             f"He also likes <b>penguins</b> and glaciers [{xu.number}]."]
     engines = as_engines(engine)
     _, conv, sources, turns = list(chat.ask(engines, [], "Who is Xu Qiliang?"))[-1]
     a = turns[0]
-    assert [c.supported for c in a.sentences] == [True, True, False] and a.sentences[0].repaired_from == (2,)
-    assert 'title="citation corrected from [2]">[1]</a>' in conv
+    assert [c.supported for c in a.sentences] == [True, True, False]
+    assert a.sentences[0].repaired_from == (wrong.passage,)
+    assert f'title="citation corrected from [{wrong.passage}]">[{xu.passage}]</a>' in conv
     assert ('<span class="sent s3 unverified" title="no cited passage states this">He also likes &lt;b&gt;penguins'
             in conv)
     assert "<b>" not in conv
     xu_card = sources.split(f'data-doc-id="{XU_DOC}"')[1].split("</article>")[0]
     assert '<mark class="s1" title="backs answer sentence 1">' in xu_card and "Central Military Commission" in xu_card
-    assert "guess" not in sources
+    assert 'class="s3' not in sources, "an unverified sentence marks no source"
 
 
 # ---- the ask handler ----------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from .highlight import Mark, card_marks
 
 _MARKER = re.compile(r"\[(\d+)\]")
 UNVERIFIED_TITLE = "no cited passage states this"
-GUESS_TITLE = "closest sentence to the question: no sentence of this passage matched the answer"
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class Turn:
     meta: str = ""  # model and timings, shown small
     pending: bool = False
     status: str = ""  # what is happening while pending ("Searching the articles…")
-    sentences: tuple = ()  # rag.verify.SentenceCheck per sentence of the finished answer
+    sentences: tuple = ()  # rag.judge.SentenceCheck per sentence of the finished answer
 
 
 def esc(text: object) -> str:
@@ -56,10 +55,7 @@ def _mark_tag(covering: Sequence[Mark]) -> str:
     sentences = sorted({i for m in covering for i in m.sentences})
     classes = [f"s{i}" for i in sentences]
     title = ""
-    if all(m.guess for m in covering):
-        classes.insert(0, "guess")
-        title = f' title="{esc(GUESS_TITLE)}"'
-    elif sentences:
+    if sentences:
         title = f' title="backs answer sentence{"s" if len(sentences) > 1 else ""} {", ".join(map(str, sentences))}"'
     cls = f' class="{" ".join(classes)}"' if classes else ""
     return f"<mark{cls}{title}>"
@@ -128,10 +124,10 @@ def answer_html(text: str, link_markers: bool = True) -> str:
 
 
 def sentence_html(check, index: int = 0, link_markers: bool = True) -> str:
-    """One checked answer sentence (a rag.verify.SentenceCheck): its markers, a corrected citation noted in the
+    """One checked answer sentence (a rag.judge.SentenceCheck): its markers, a corrected citation noted in the
     marker's title, an unsupported sentence flagged. ``index`` > 0 ties it to the marks it backs (class ``s<index>``).
 
-    >>> from rag.verify import SentenceCheck
+    >>> from rag.judge import SentenceCheck
     >>> sentence_html(SentenceCheck("Xu <b> [1].", (1,), 1.0, True), 2)
     '<span class="sent s2">Xu &lt;b&gt; <a class="cite" href="#src-1" title="Show source 1">[1]</a>.</span>'
     """

@@ -8,7 +8,7 @@ def sentence_links(n: int = LINKED_SENTENCES) -> str:
     lights up its sentences. The lighting rule is the more specific one, so it wins over the dimming.
 
     >>> print(sentence_links(1))
-    body:has(#conversation .turn.current .sent:hover) #sources mark:not(.guess) { background: #fef3c7; }
+    body:has(#conversation .turn.current .sent:hover) #sources mark { background: #fef3c7; }
     body:has(#conversation .turn.current .sent.s1:hover) #sources mark.s1 { background: #fbbf24; box-shadow: 0 0 0 1px #f59e0b; }
     body:has(#sources mark.s1:hover) #conversation .sent.s1 { background: #fde68a; }
     """
@@ -16,7 +16,7 @@ def sentence_links(n: int = LINKED_SENTENCES) -> str:
     lit = ", ".join(f"body:has(#conversation .turn.current .sent.s{i}:hover) #sources mark.s{i}" for i in numbers)
     back = ", ".join(f"body:has(#sources mark.s{i}:hover) #conversation .sent.s{i}" for i in numbers)
     return (
-        "body:has(#conversation .turn.current .sent:hover) #sources mark:not(.guess) { background: #fef3c7; }\n"
+        "body:has(#conversation .turn.current .sent:hover) #sources mark { background: #fef3c7; }\n"
         f"{lit} {{ background: #fbbf24; box-shadow: 0 0 0 1px #f59e0b; }}\n"
         f"{back} {{ background: #fde68a; }}"
     )
@@ -92,6 +92,5 @@ a.cite.repaired, span.cite.repaired { background: transparent; box-shadow: inset
 .sources mark {
   background: #fde68a; color: #1f2937; padding: 0 .1em; border-radius: 2px; transition: background-color .15s;
 }
-.sources mark.guess { background: transparent; border-bottom: 2px dashed #d97706; border-radius: 0; }
 .in-passage { background: rgba(99, 102, 241, .10); }
 """ + sentence_links()

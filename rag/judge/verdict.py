@@ -1,0 +1,90 @@
+"""The verdict: does the model's reply stand as an answer?
+
+The main signal is the model's own: before answering, the probability it gives
+to starting its reply with NOT FOUND, the way out the instructions offer
+(rag/refusal.py; read at the first step of the answer, then ruled out so the
+model still gives its best answer). At or above a threshold calibrated on the
+development gold set only (``rag eval --calibrate``; per bundled model) the
+engine abstains before any answer text is shown.
+
+After the answer, three checks that hold for any question and any article
+(each kept because removing it cost abstentions on held-out sets and it never
+withdrew a correct answer there; see the README):
+
+- the reply says the passages do not hold the answer;
+- it gives a number the evidence does not state, or quotes words the evidence
+  does not state word for word (a quotation mark promises the source's words);
+- it lacks the kind of thing the question asks for (a date for "when", a number
+  for "how many", a weekday, a name for "who"; question.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..cite import is_abstention, strip_markers
+from ..question import Question
+from ..support import misquoted, unsupported_numbers
+
+# Calibrated with `rag eval --calibrate` on eval/gold/seeds.jsonl (dev) runs made with --refusal-threshold off:
+# the middle of the range of thresholds that maximise accuracy + abstention recall there.
+CALIBRATED = {
+    "qwen2.5-coder-1.5b-instruct-q4_k_m": 0.8,
+    "qwen2.5-coder-0.5b-instruct-q4_k_m": 0.8,
+}
+DEFAULT_THRESHOLD = 0.8  # other models (a GGUF by path): the quality model's; calibrate your own with rag eval
+
+
+def calibrated_threshold(model_id: str) -> float:
+    """The refusal threshold calibrated for ``model_id`` (the default for models not calibrated here)."""
+    return CALIBRATED.get(model_id, DEFAULT_THRESHOLD)
+
+
+def check_threshold(value: float | None) -> float | None:
+    """A refusal threshold: a probability in (0, 1], or None (never abstain on the model's refusal)."""
+    if value is not None and not 0.0 < value <= 1.0:
+        raise ValueError(f"refusal threshold must be in (0, 1] or None, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a reply stands as an answer, and if not, why."""
+
+    answered: bool
+    reason: str = ""  # why the reply became an abstention ("" when answered)
+
+
+def reaches(p: float | None, threshold: float | None) -> bool:
+    """True when a known probability reaches a set threshold.
+
+    >>> reaches(0.8, 0.8), reaches(0.1, 0.8), reaches(None, 0.8), reaches(0.9, None)
+    (True, False, False, False)
+    """
+    return p is not None and threshold is not None and p >= threshold
+
+
+def refused(refusal_p: float | None, threshold: float | None) -> Verdict | None:
+    """The verdict before any answer text is shown: an abstention when the model would rather not answer."""
+    if reaches(refusal_p, threshold):
+        return Verdict(False, f"the model judged that the passages do not answer the question "
+                              f"(its own probability of replying so: {refusal_p:.0%})")
+    return None
+
+
+def decide(question: Question, reply: str, cited: list[int], evidence: Sequence[str]) -> Verdict:
+    """The verdict on a finished reply (markers resolved; ``cited``: the numbers they name) given the text the
+    model was shown (``evidence``: its sentences and source lines)."""
+    if is_abstention(reply, cited):
+        return Verdict(False, "the model said the passages do not hold the answer")
+    claim = strip_markers(reply)
+    numbers = unsupported_numbers(claim, evidence)
+    if numbers:
+        return Verdict(False, f"numbers not in the passages: {', '.join(dict.fromkeys(numbers))}")
+    quotes = misquoted(claim, evidence)
+    if quotes:
+        return Verdict(False, f"quoted words not in the passages: {'; '.join(quotes)}")
+    kind = question.missing(claim)
+    if kind:
+        return Verdict(False, f"the question asks for {kind} and the answer gives none")
+    return Verdict(True)
