@@ -70,17 +70,17 @@ def sweep(results: Sequence[QuestionResult], thresholds: Sequence[float] = THRES
 
 
 def calibrated(rows: Sequence[SweepRow]) -> float | None:
-    """The calibrated threshold: among the thresholds with the highest ``score`` (and, of those, the fewest false
-    abstentions), the middle one of the longest run of neighbouring thresholds, the choice furthest from
-    changing the result; None when no threshold does better than none.
+    """The calibrated threshold: the middle one of the longest run of neighbouring thresholds with the highest
+    ``score``, the choice furthest from changing the result (a threshold at the edge of the range rests on one
+    question); None when no threshold does better than none.
 
     >>> rows = [SweepRow(t, a, None, r, 0.0, 0) for t, a, r in
     ...         [(None, .8, .2), (.5, .7, .6), (.6, .8, .6), (.7, .8, .6), (.8, .8, .6), (.9, .8, .4)]]
     >>> calibrated(rows)
     0.7
     """
-    def key(r: SweepRow):
-        return (round(r.score, 9), -round(r.false_abstention or 0.0, 9))
+    def key(r: SweepRow) -> float:
+        return round(r.score, 9)
     best = max(key(r) for r in rows)
     if any(r.threshold is None and key(r) == best for r in rows):
         return None
@@ -118,5 +118,5 @@ def render_sweep(rows: Sequence[SweepRow]) -> str:
                      f"{f(r.false_abstention)} | {r.refused} |")
     choice = calibrated(rows)
     lines += ["", f"calibrated: --refusal-threshold {'off' if choice is None else choice} "
-                  "(highest accuracy + abstention recall, fewest false abstentions, the middle of the best range)"]
+                  "(the middle of the range with the highest accuracy + abstention recall)"]
     return "\n".join(lines) + "\n"

@@ -23,6 +23,7 @@ from .types import Answer, Citation, Passage, Timings
 
 CALIBRATED = "calibrated"  # refusal_threshold: the threshold calibrated for the engine's model (rag/judge/verdict.py)
 MAX_QUESTION_CHARS = 2000
+NOT_FIRST = ("[",)  # an answer starts with words, not with a citation (replies of bare markers were answers lost)
 WARM_SENTENCES = 5_000  # article sentences embedded at warm-up (about 40 s on 2 cores); the rest on first use
 NOT_IN_ARTICLES = "Not in the articles: the indexed articles do not contain the answer to this question."
 
@@ -147,7 +148,7 @@ class Engine:
         with self.generate_lock:
             t_gen = time.perf_counter()
             prompt_tokens = self.llm.count_prompt_tokens(messages)
-            stream = self.llm.stream(messages, self.max_tokens, refusal=probe)
+            stream = self.llm.stream(messages, self.max_tokens, refusal=probe, not_first=NOT_FIRST)
             try:
                 for piece in stream:
                     if not pieces:

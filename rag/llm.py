@@ -15,11 +15,13 @@ Messages = Sequence[dict[str, str]]
 class LLM(Protocol):
     model_id: str
 
-    def stream(self, messages: Messages, max_tokens: int = 256, refusal: RefusalProbe | None = None) -> Iterator[str]:
+    def stream(self, messages: Messages, max_tokens: int = 256, refusal: RefusalProbe | None = None,
+               not_first: Sequence[str] = ()) -> Iterator[str]:
         """Yield the answer's text piece by piece (greedy, deterministic).
 
         With ``refusal``, an LLM that can read its own next-token probabilities sets ``refusal.probability``
         before the first piece and keeps the refusal from being chosen (see refusal.py); others leave it None.
+        ``not_first``: texts the reply must not start with (where the LLM can rule out tokens).
         """
         ...
 
@@ -93,7 +95,8 @@ class LlamaCppLLM:
         for _ in self.stream(messages, max_tokens=1):
             pass
 
-    def stream(self, messages: Messages, max_tokens: int = 256, refusal: RefusalProbe | None = None) -> Iterator[str]:
+    def stream(self, messages: Messages, max_tokens: int = 256, refusal: RefusalProbe | None = None,
+               not_first: Sequence[str] = ()) -> Iterator[str]:
         prompt, stop = self.render(messages)
         tokens = self._tokens(prompt)
         if len(tokens) + max_tokens > self.n_ctx:
@@ -101,14 +104,17 @@ class LlamaCppLLM:
                 f"prompt of {len(tokens)} tokens plus {max_tokens} to generate exceeds the context of {self.n_ctx}; "
                 "use fewer passages (--top-k)"
             )
-        processors = None
-        if refusal is not None:
-            from llama_cpp import LogitsProcessorList
+        from llama_cpp import LogitsProcessorList
 
+        processors = LogitsProcessorList()
+        if refusal is not None:
             refusal.token_ids = self._first_token(refusal.text)
-            processors = LogitsProcessorList([_refusal_reader(refusal, len(tokens), self._first_token(f" {refusal.text}"))])
+            processors.append(_refusal_reader(refusal, len(tokens), self._first_token(f" {refusal.text}")))
+        if not_first:
+            first = [i for text in not_first for i in (*self._first_token(text), *self._first_token(f" {text}"))]
+            processors.append(_first_step_ban(len(tokens), first))
         for part in self._llama.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, top_k=1,
-                                                  stop=stop, stream=True, logits_processor=processors):
+                                                  stop=stop, stream=True, logits_processor=processors or None):
             text = part["choices"][0]["text"]
             if text:
                 yield text
@@ -128,5 +134,16 @@ def _refusal_reader(probe: RefusalProbe, prompt_length: int, later: Sequence[int
         if len(input_ids) == prompt_length:
             probe.read(scores)
         scores[banned] = -float("inf")
+        return scores
+    return process
+
+
+def _first_step_ban(prompt_length: int, banned: Sequence[int]):
+    """A llama.cpp logits processor ruling ``banned`` tokens out at the first step only."""
+    banned = list(dict.fromkeys(banned))
+
+    def process(input_ids, scores):
+        if len(input_ids) == prompt_length:
+            scores[banned] = -float("inf")
         return scores
     return process

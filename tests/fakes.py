@@ -56,8 +56,9 @@ class ScriptedLLM:
     def count_prompt_tokens(self, messages) -> int:
         return sum(len(m["content"].split()) for m in messages)
 
-    def stream(self, messages, max_tokens: int = 256, refusal=None) -> Iterator[str]:
+    def stream(self, messages, max_tokens: int = 256, refusal=None, not_first=()) -> Iterator[str]:
         self.prompts.append(list(messages))
+        self.not_first = tuple(not_first)
         n = len(self.prompts) - 1
         reply = self.replies[min(n, len(self.replies) - 1)]
         if refusal is not None and self.refusal_probabilities:

@@ -1,8 +1,11 @@
-"""The eval harness with the real models, checked against eval/floors.json.
+"""The eval harness with the real models, checked against eval/floors.json, on all three kinds of gold set.
 
-(a) retrieval only, full seeds gold set (seconds); (b) the quality model (the default) on the 8-question CI subset
-(half a minute); (c) the fast model on the full seeds gold set (about 3 minutes: 6 answerable questions proved too
-few to tell a change in the fast model from noise).
+- dev (eval/gold/seeds.jsonl, tuned on): retrieval only (seconds) and the fast model on all of it (about 3 minutes:
+  a few questions are too few to tell a change in the 0.5B model from noise);
+- test (eval/gold/seeds_test.jsonl, never tuned on): retrieval only on all of it, the quality model (the default) on
+  a fixed subset of 13 questions (every 8th answerable, every 4th unanswerable);
+- external (eval/external/cct, SQuAD 2.0 paragraphs, ingested for the run with --docs): retrieval only on all of it,
+  the quality model on a fixed subset of 12 questions (every 10th of each kind).
 """
 from __future__ import annotations
 
@@ -26,9 +29,11 @@ def seeds_index(real_seeds_index) -> Path:
     return real_seeds_index
 
 
-def run_against_floors(key: str, index: Path, out: Path):
-    """`rag eval` with the settings and floors of entry ``key``; every floor must hold."""
-    code = cli(["eval", "--index", str(index), "--out", str(out), "--floors", str(FLOORS), "--floors-key", key])
+def run_against_floors(key: str, index: Path | None, out: Path):
+    """`rag eval` with the settings and floors of entry ``key`` (``index`` None: the entry names a corpus to
+    ingest); every floor must hold."""
+    where = ["--index", str(index)] if index else []
+    code = cli(["eval", *where, "--out", str(out), "--floors", str(FLOORS), "--floors-key", key])
     summary, results = read_run(out)
     failed = [c for c in check_floors(summary.metrics, load_floors(FLOORS, key).floors) if not c.ok]
     assert not failed, f"floors of {key} not met (value < floor): {failed}"
@@ -43,14 +48,30 @@ def test_retrieval_floors_on_the_seeds_gold_set(seeds_index, tmp_path):
     assert "answer_accuracy" not in summary.metrics
 
 
-def test_quality_model_floors_on_the_ci_subset(seeds_index, tmp_path):
+def test_retrieval_floors_on_the_test_gold_set(seeds_index, tmp_path):
+    summary, results = run_against_floors("test_retrieval", seeds_index, tmp_path / "run")
+    assert len(results) == 76 and all(r.answer is None for r in results)
+
+
+def test_quality_model_floors_on_the_test_subset(seeds_index, tmp_path):
     from rag.models import BUNDLED
 
     require_model("quality")
-    summary, results = run_against_floors("seeds_ci_quality", seeds_index, tmp_path / "run")
+    summary, results = run_against_floors("test_ci_quality", seeds_index, tmp_path / "run")
     assert summary.run.model_id == BUNDLED["quality"].model_id
-    assert len(results) == 8 and all(r.answer is not None for r in results)
+    assert len(results) == 13 and all(r.answer is not None for r in results)
     assert summary.metrics["first_token_p50_s"] is not None
+
+
+def test_retrieval_floors_on_the_external_set(tmp_path):
+    summary, results = run_against_floors("external_retrieval", None, tmp_path / "run")
+    assert len(results) == 120 and summary.run.index.startswith("temporary index of")
+
+
+def test_quality_model_floors_on_the_external_subset(tmp_path):
+    require_model("quality")
+    summary, results = run_against_floors("external_ci_quality", None, tmp_path / "run")
+    assert len(results) == 12 and all(r.answer is not None for r in results)
 
 
 def test_fast_model_floors_on_the_seeds_gold_set(seeds_index, tmp_path):

@@ -104,3 +104,19 @@ def test_the_llama_cpp_processor_reads_once_and_rules_the_refusal_out_at_every_s
     assert probe.probability == pytest.approx(0.5) and np.isneginf(first[1]) and np.isneginf(first[2])
     later = process(np.zeros(4), np.zeros(3, dtype=np.float32))
     assert probe.probability == pytest.approx(0.5) and np.isneginf(later[1]) and later[0] == 0
+
+
+def test_the_first_step_ban_rules_tokens_out_at_the_first_step_only():
+    from rag.llm import _first_step_ban
+
+    process = _first_step_ban(prompt_length=3, banned=(0, 2))
+    first = process(np.zeros(3), np.zeros(3, dtype=np.float32))
+    assert np.isneginf(first[0]) and np.isneginf(first[2]) and first[1] == 0
+    later = process(np.zeros(4), np.zeros(3, dtype=np.float32))
+    assert not np.isneginf(later).any()
+
+
+def test_the_engine_asks_for_an_answer_that_starts_with_words(fake_index):
+    engine = engine_with(fake_index, [GROUNDED], [0.1])
+    engine.ask(QUESTION)
+    assert engine.llm.not_first == ("[",)

@@ -278,7 +278,7 @@ class FailingLLM(ScriptedLLM):
         super().__init__()
         self.error = error
 
-    def stream(self, messages, max_tokens=256, refusal=None):
+    def stream(self, messages, max_tokens=256, refusal=None, not_first=()):
         raise self.error
         yield  # pragma: no cover
 
@@ -312,7 +312,7 @@ def test_rewrite_holds_the_engine_generation_lock(fake_index, fake_embedder):
     seen = []
 
     class LockCheckingLLM(ScriptedLLM):
-        def stream(self, messages, max_tokens=256, refusal=None):
+        def stream(self, messages, max_tokens=256, refusal=None, not_first=()):
             seen.append(generation_lock(engine).locked())
             yield from super().stream(messages, max_tokens)
 
@@ -332,7 +332,7 @@ def test_sessions_do_not_share_conversations(fake_index, fake_embedder):
 
 def test_concurrent_sessions_get_their_own_answers(fake_index, fake_embedder):
     class EchoLLM(ScriptedLLM):  # answers with the name asked about and words of passage [1], slowly
-        def stream(self, messages, max_tokens=256, refusal=None):
+        def stream(self, messages, max_tokens=256, refusal=None, not_first=()):
             prompt = messages[-1]["content"]
             name = prompt.rsplit("Question: What do the articles say about ", 1)[1].rstrip("?")
             grounded = " ".join(prompt.split("[1] ", 1)[1].split()[:6])
