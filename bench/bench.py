@@ -33,7 +33,7 @@ def cpu_model() -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=["quality", "fast"])
-    p.add_argument("--gold", default=str(ROOT / "eval/gold/seeds_ci.jsonl"))
+    p.add_argument("--gold", default=str(ROOT / "eval/gold/seeds_test_ci.jsonl"))
     args = p.parse_args()
 
     from rag.embedding import SentenceTransformerEmbedder

@@ -4,7 +4,7 @@ The core is ``evaluate(questions, retrieve, ask)``; ``main(args)`` is what ``rag
 
     from eval.gold import load_gold
     from eval.harness import evaluate_engine
-    results = evaluate_engine(load_gold("eval/gold/seeds_ci.jsonl"), engine)
+    results = evaluate_engine(load_gold("eval/gold/seeds_test_ci.jsonl"), engine)
 """
 from __future__ import annotations
 

@@ -44,9 +44,10 @@ def test_each_threshold_adds_the_questions_the_model_would_refuse():
 
 def test_the_calibrated_threshold_is_the_middle_of_the_best_range():
     rows = sweep(RESULTS, [0.3, 0.45, 0.5, 0.55, 0.6, 0.8])
-    # 0.45 .. 0.6 all abstain on u1 and a3 and keep a1, a2: the best score; 0.5 is in the middle of the range
+    # 0.45 .. 0.6 all abstain on u1 and a3 and keep a1, a2: 4 questions right; 0.5 is in the middle of the range
+    assert [r.right for r in rows] == [3, 3, 4, 4, 4, 4, 3]
     assert calibrated(rows) == 0.5
-    never = [SweepRow(None, 0.9, None, 0.5, 0.0, 0), SweepRow(0.5, 0.8, None, 0.5, 0.1, 1)]
+    never = [SweepRow(None, 0.9, None, 0.5, 0.0, 0, 10), SweepRow(0.5, 0.8, None, 0.5, 0.1, 1, 9)]
     assert calibrated(never) is None, "no threshold beats none"
 
 

@@ -271,10 +271,12 @@ def test_load_floors_names_the_available_keys(tmp_path):
 
 
 def test_repository_floors_file_is_valid():
-    for key in ("seeds_retrieval", "seeds_ci_quality", "seeds_fast"):
+    for key in ("seeds_retrieval", "seeds_fast", "test_retrieval", "test_ci_quality", "external_retrieval",
+                "external_ci_quality"):
         entry = load_floors(ROOT / "eval" / "floors.json", key)
         assert Path(entry.gold).is_file()
         load_gold(entry.gold)
+        assert entry.docs is None or Path(entry.docs).is_dir()
     assert "_note" in json.loads((ROOT / "eval" / "floors.json").read_text())
 
 
@@ -330,17 +332,24 @@ def test_match_defaults_to_any():
 
 def test_repository_gold_files():
     seeds = load_gold(ROOT / "eval" / "gold" / "seeds.jsonl")
-    ci = load_gold(ROOT / "eval" / "gold" / "seeds_ci.jsonl")
-    assert len(seeds) == 92 and len(ci) == 8
-    by_id = {q.id: q for q in seeds}
-    assert all(by_id[q.id] == q for q in ci)  # the CI subset is a verbatim subset
-    assert any(not q.answerable for q in ci) and any(q.match == "all" for q in ci)
+    test = load_gold(ROOT / "eval" / "gold" / "seeds_test.jsonl")
+    external = load_gold(ROOT / "eval" / "external" / "cct" / "gold.jsonl")
+    assert (len(seeds), len(test), len(external)) == (92, 76, 120)
+    answerable = [q for q in test if q.answerable]
+    unanswerable = [q for q in test if not q.answerable]
+    assert len(answerable) >= 45 and len(unanswerable) >= 15 and sum(len(q.doc_ids) > 1 for q in test) >= 8
+    assert not {q.question for q in test} & {q.question for q in seeds}, "test questions are not dev questions"
+    for full, subset, strides in ((test, "gold/seeds_test_ci.jsonl", (8, 4)),
+                                  (external, "external/cct_ci.jsonl", (10, 10))):
+        ci = load_gold(ROOT / "eval" / subset)
+        expected = [q for q in full if q.answerable][:: strides[0]] + [q for q in full if not q.answerable][:: strides[1]]
+        assert ci == expected, f"{subset} is every n-th question of its set, verbatim"
 
 
 def test_gold_answers_appear_in_their_articles():
-    """Every answer of an answerable question is in its gold articles (q74 is computed: 8 -> 10 November)."""
+    """Every answerable question has an answer in its gold articles (q74 is computed: 8 -> 10 November)."""
     articles = {p.stem: p.read_text(encoding="utf-8") for p in (ROOT / "seeds").glob("*.txt")}
-    for q in load_gold(ROOT / "eval" / "gold" / "seeds.jsonl"):
+    for q in [*load_gold(ROOT / "eval" / "gold" / "seeds.jsonl"), *load_gold(ROOT / "eval" / "gold" / "seeds_test.jsonl")]:
         assert all(d in articles for d in q.doc_ids), q.id
         if q.answerable and q.id != "q74":
             text = " ".join(articles[d] for d in q.doc_ids)
