@@ -241,7 +241,7 @@ def cmd_list(args) -> int:
     else:
         print(f"{len(rows)} documents in {args.index} (embedding model {index.embedding.model_id})")
         for r in rows:
-            copies = f"  (copies folded in: {', '.join(r["copies"])})" if r["copies"] else ""
+            copies = f"  (copies folded in: {', '.join(r['copies'])})" if r['copies'] else ""
             print(f"  {r['doc_id']}  {r['chunks']} chunks  {r['title'] or '(untitled)'}  {r['outlet']}  {r['date']}{copies}")
     return 0
 
