@@ -35,8 +35,10 @@ def with_hash(doc: Document) -> Document:
 def id_problem(doc_id: str) -> str:
     """Why ``doc_id`` cannot name a document ("" when it can): ids appear in paths, URLs and commands.
 
-    >>> id_problem("004_4f88f7a8625b6b03"), id_problem("../../etc/passwd")
-    ('', "unsafe document id '../../etc/passwd': ids may not contain '/', '\\\\\\\\', '..' or control characters; rename it")
+    >>> id_problem("004_4f88f7a8625b6b03")
+    ''
+    >>> print(id_problem("../../etc/passwd"))
+    unsafe document id '../../etc/passwd': ids may not contain '/', '\\', '..' or control characters; rename it
     """
     if not doc_id or not doc_id.strip():
         return "empty document id"
@@ -44,7 +46,7 @@ def id_problem(doc_id: str) -> str:
         return f"document id of {len(doc_id)} characters, over the limit of {MAX_ID_CHARS}; shorten it"
     if ("/" in doc_id or "\\" in doc_id or ".." in doc_id or doc_id != doc_id.strip()
             or any(unicodedata.category(ch).startswith("C") for ch in doc_id)):
-        return (f"unsafe document id {doc_id!r}: ids may not contain '/', '\\\\', '..' or control characters; "
+        return (f"unsafe document id {doc_id!r}: ids may not contain '/', '\\', '..' or control characters; "
                 "rename it")
     return ""
 

@@ -15,18 +15,22 @@ from ..types import Document
 from .common import Loaded, need, read_bytes, with_hash
 
 PAGE_BREAK = "\n\n"
+SHORT_LINE = 0.6  # a line under this share of the page's longest line ends its paragraph
 _SENTENCE_END = re.compile(r"[.!?:;\"”’)\]]$")
 
 
 def unwrap_lines(page_text: str) -> str:
-    """Join lines the layout broke mid-sentence; keep a line break after a sentence end or a short line.
+    """Join lines the layout broke mid-sentence. A line ends its paragraph when it ends a sentence, or when it
+    is much shorter than the page's longest line (a heading, the last line of a paragraph).
 
-    >>> unwrap_lines("Officials met in\\nMoscow on Wednesday.\\nThey agreed to\\nmeet again.\\n\\nNext story")
-    'Officials met in Moscow on Wednesday.\\nThey agreed to meet again.\\nNext story'
+    >>> unwrap_lines("Talks in Moscow\\nOfficials from both countries met in\\nMoscow on Wednesday and agreed to\\n"
+    ...              "meet again.\\nThe next round of talks is due in\\nBeijing.")
+    'Talks in Moscow\\nOfficials from both countries met in Moscow on Wednesday and agreed to meet again.\\nThe next round of talks is due in Beijing.'
     >>> unwrap_lines("defence co-\\noperation grew.")
     'defence co-operation grew.'
     """
     lines = [" ".join(line.split()) for line in page_text.splitlines()]
+    width = max((len(line) for line in lines), default=0)
     out: list[str] = []
     joining = False
     for line in lines:
@@ -38,7 +42,7 @@ def unwrap_lines(page_text: str) -> str:
             out[-1] = out[-1] + sep + line
         else:
             out.append(line)
-        joining = not _SENTENCE_END.search(line)
+        joining = not _SENTENCE_END.search(line) and len(line) >= SHORT_LINE * width
     return "\n".join(out)
 
 
