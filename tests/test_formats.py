@@ -245,3 +245,20 @@ def test_old_index_rows_without_the_new_fields_still_load_and_new_fields_round_t
                    copies=(Copy("c", outlet="Post", similarity=0.9),))
     back = Document(**json.loads(json.dumps(asdict(doc))))
     assert back == doc and back.copies[0].outlet == "Post" and back.pages == (0, 5)
+
+
+def test_an_answer_from_the_saved_page_cites_its_title_outlet_and_date(tmp_path, fake_embedder):
+    from conftest import make_engine
+    from rag.cli import format_sources
+
+    write(tmp_path / "src" / "planet.html", PAGE)
+    write(tmp_path / "src" / "notes.txt", "Harbour Notes\n\nThe harbour opened a new pier for fishing boats. Boats came.")
+    ingest([tmp_path / "src"], tmp_path / "idx", fake_embedder)
+    engine = make_engine(tmp_path / "idx", fake_embedder,
+                         ["Russian and Chinese defence officials met in Moscow on Wednesday [1]."], top_k=2)
+    answer = engine.ask("Where did Russian and Chinese defence officials meet on Wednesday?")
+    assert not answer.abstained, answer.abstain_reason
+    cited = answer.citations[0].passage
+    assert cited.doc_id == "planet"
+    out = format_sources(answer)
+    assert "Defence chiefs meet in Moscow | Daily Planet | by Jane Reporter | 2023-11-08" in out
