@@ -262,3 +262,13 @@ def test_an_answer_from_the_saved_page_cites_its_title_outlet_and_date(tmp_path,
     assert cited.doc_id == "planet"
     out = format_sources(answer)
     assert "Defence chiefs meet in Moscow | Daily Planet | by Jane Reporter | 2023-11-08" in out
+
+
+def test_the_page_accepts_uploads_of_every_type_ingest_reads(tmp_path):
+    from ui.articles import check_uploads
+
+    names = ["a.html", "b.rss", "c.atom", "d.xml", "e.warc", "f.warc.gz", "g.pdf", "h.jsonl", "i.txt", "j.pptx", "k.gz"]
+    files = [str(write(tmp_path / n, b"x")) for n in names]
+    ok, refused = check_uploads(files)
+    assert [p.name for p in ok] == names[:9]
+    assert [s.source for s in refused] == ["j.pptx", "k.gz"] and all("unsupported" in s.reason for s in refused)

@@ -5,6 +5,8 @@ citation spans point into it. A page with no article text left is refused with t
 """
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,17 +94,10 @@ def _unescape(text: str) -> str:
     return " ".join(html.unescape(text).split())
 
 
-_CONFIG = None
-
-
+@functools.cache
 def _fragment_config(trafilatura):
     """The extractor's settings with its minimum sizes lowered: an entry summary is one sentence, not a page."""
-    global _CONFIG
-    if _CONFIG is None:
-        from copy import deepcopy
-
-        config = deepcopy(trafilatura.settings.DEFAULT_CONFIG)
-        config["DEFAULT"]["MIN_EXTRACTED_SIZE"] = "1"
-        config["DEFAULT"]["MIN_OUTPUT_SIZE"] = "1"
-        _CONFIG = config
-    return _CONFIG
+    config = copy.deepcopy(trafilatura.settings.DEFAULT_CONFIG)
+    config["DEFAULT"]["MIN_EXTRACTED_SIZE"] = "1"
+    config["DEFAULT"]["MIN_OUTPUT_SIZE"] = "1"
+    return config
