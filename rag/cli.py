@@ -21,14 +21,27 @@ EPILOG = """examples:
 """
 
 
+INGEST_HELP = """Add articles to an index (created if missing). Inputs, by file name:
+  .txt .md               one article per file; title, date, outlet where the text states them
+  .jsonl                 one article per line: {"id", "text", "title", "date", "source", "url", "author"}
+  .html .htm .xhtml      a saved web page: main text, title, author, date, site name (trafilatura)
+  .rss .atom .xml        a feed: one article per entry with its title, link, date, source (feedparser)
+  .warc .warc.gz         a web archive: one article per HTML page, its URL and crawl date kept (warcio)
+  .pdf                   text per page (pypdf); citations say "p. N"
+The same story from several outlets (near-duplicate text) is indexed once and lists the others
+("also carried by ..."). Every file, line, entry or record that cannot be used is reported with the reason."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rag", description="Local question answering over news articles, with citations.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("ingest", help="add articles (.txt, .md, folders, .jsonl) to an index",
-                       epilog="example: rag ingest seeds/ more.jsonl --index indexes/seeds")
-    s.add_argument("paths", nargs="+", help="files or folders")
+    s = sub.add_parser("ingest", help="add articles (text, JSONL, HTML, RSS/Atom, WARC, PDF) to an index",
+                       description=INGEST_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  rag ingest seeds/ more.jsonl --index indexes/seeds\n"
+                              "  rag ingest saved_pages/ feed.xml CC-NEWS-20231108.warc.gz report.pdf --index indexes/news")
+    s.add_argument("paths", nargs="+", help="files or folders (read recursively)")
     s.add_argument("--index", required=True, help="index folder (created if missing)")
     s.add_argument("--chunk-tokens", type=int, help="chunk size in embedding-model tokens (new index; default 200)")
     s.add_argument("--overlap-tokens", type=int, help="overlap between chunks in tokens (new index; default 40)")
@@ -123,7 +136,10 @@ def progress_bars():
 
     def update(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
-        if bar is None:
+        if bar is None and stage.startswith("warc "):  # a web archive: its records, by bytes read
+            bar = bars[stage] = tqdm(total=total, desc=f"records of {stage[5:]}", unit="B", unit_scale=True,
+                                     file=sys.stderr, leave=True)
+        elif bar is None:
             bar = bars[stage] = tqdm(total=total, desc=labels.get(stage, stage), unit="", file=sys.stderr, leave=True)
         bar.total = total
         bar.n = done
@@ -150,16 +166,19 @@ def cmd_ingest(args) -> int:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print(format_ingest_report(report, args.index))
-    return 0 if (report.added or report.replaced or report.unchanged) else 1
+    return 0 if (report.added or report.replaced or report.unchanged or report.folded) else 1
 
 
 def format_ingest_report(report, index: str) -> str:
+    folded = f", {len(report.folded)} folded into the same story from another outlet" if report.folded else ""
     lines = [f"index {index}: {len(report.added)} added, {len(report.replaced)} replaced, "
-             f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped "
+             f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped{folded} "
              f"({report.chunks_embedded} chunks embedded in {report.seconds:.1f}s)"]
     for label, ids in (("added", report.added), ("replaced", report.replaced), ("unchanged", report.unchanged)):
         if ids:
             lines.append(f"  {label}: {', '.join(ids)}")
+    for copy_id, story_id in report.folded:
+        lines.append(f"  folded {copy_id} into {story_id} (the same story)")
     for s in report.skipped:
         lines.append(f"  skipped {s.source}: {s.reason}")
     return "\n".join(lines)
@@ -200,8 +219,12 @@ def format_sources(answer, width: int = 100, snippet_chars: int = 400) -> str:
             out.append("  (the model cited no passage)")
     for n, p in items:
         d = p.document
-        meta = " | ".join(x for x in (d.title or "(untitled)", d.outlet, d.date) if x)
+        page = d.page_label(p.chunk.span.start, p.chunk.span.end)
+        by = f"by {d.author}" if d.author else ""
+        meta = " | ".join(x for x in (d.title or "(untitled)", d.outlet, by, d.date, page) if x)
         out.append(f"[{n}] {d.doc_id}  {meta}  (score {p.score:.2f}, chars {p.chunk.span.start}-{p.chunk.span.end})")
+        if d.also_carried_by:
+            out.append(f"    also carried by {', '.join(d.also_carried_by)}")
         snippet = p.text if len(p.text) <= snippet_chars else p.text[:snippet_chars].rsplit(" ", 1)[0] + " …"
         out.append(textwrap.indent(textwrap.fill(snippet, width - 4), "    "))
     t = answer.timings
@@ -215,13 +238,15 @@ def cmd_list(args) -> int:
 
     index = Index.open(args.index)
     rows = [{"doc_id": d.doc_id, "title": d.title, "outlet": d.outlet, "date": d.date,
-             "chunks": index.count_chunks(d.doc_id), "chars": len(d.text)} for d in index.documents.values()]
+             "chunks": index.count_chunks(d.doc_id), "chars": len(d.text),
+             "copies": [c.doc_id for c in d.copies]} for d in index.documents.values()]
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         print(f"{len(rows)} documents in {args.index} (embedding model {index.embedding.model_id})")
         for r in rows:
-            print(f"  {r['doc_id']}  {r['chunks']} chunks  {r['title'] or '(untitled)'}  {r['outlet']}  {r['date']}")
+            copies = f"  (copies folded in: {', '.join(r['copies'])})" if r['copies'] else ""
+            print(f"  {r['doc_id']}  {r['chunks']} chunks  {r['title'] or '(untitled)'}  {r['outlet']}  {r['date']}{copies}")
     return 0
 
 

@@ -1,6 +1,7 @@
 """Small frozen dataclasses that cross module boundaries."""
 from __future__ import annotations
 
+import bisect
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -32,6 +33,59 @@ class Document:
     url: str = ""
     source_path: str = ""
     content_hash: str = ""
+    author: str = ""
+    crawl_date: str = ""  # when a web archive fetched the page (WARC-Date), not when it was published
+    pages: tuple[int, ...] = ()  # PDFs: where each page starts in ``text`` (page n starts at pages[n-1])
+    signature: str = ""  # near-duplicate signature of the text (rag/syndication.py)
+    copies: tuple["Copy", ...] = ()  # the same story as carried by other outlets, folded into this one
+
+    def __post_init__(self) -> None:
+        # rows read back from JSON carry lists and dicts: make them tuples and Copy values again
+        object.__setattr__(self, "pages", tuple(int(p) for p in self.pages))
+        object.__setattr__(self, "copies", tuple(c if isinstance(c, Copy) else Copy(**c) for c in self.copies))
+
+    @property
+    def also_carried_by(self) -> tuple[str, ...]:
+        """The other outlets that carried this story (a copy with no stated outlet is named by its id).
+
+        >>> Document("a", "x", outlet="Wire", copies=(Copy("b", outlet="Post"), Copy("c", outlet="Wire"), Copy("d"))).also_carried_by
+        ('Post', 'd')
+        """
+        seen = {self.outlet.casefold()} if self.outlet else set()
+        out = []
+        for c in self.copies:
+            name = c.outlet or c.doc_id
+            if name.casefold() not in seen:
+                seen.add(name.casefold())
+                out.append(name)
+        return tuple(out)
+
+    def page_label(self, start: int, end: int) -> str:
+        """"p. N" or "pp. N–M" for the characters [start, end) of a paged document, else "".
+
+        >>> d = Document("r", "one\\n\\ntwo\\n\\nthree", pages=(0, 5, 10))
+        >>> d.page_label(5, 8), d.page_label(0, 12), Document("t", "x").page_label(0, 1)
+        ('p. 2', 'pp. 1–3', '')
+        """
+        if not self.pages:
+            return ""
+        first = bisect.bisect_right(self.pages, start)
+        last = bisect.bisect_right(self.pages, max(start, end - 1))
+        return f"p. {first}" if first == last else f"pp. {first}–{last}"
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A syndicated copy folded into a document: the same story as published under another id or outlet."""
+
+    doc_id: str
+    outlet: str = ""
+    title: str = ""
+    date: str = ""
+    url: str = ""
+    source_path: str = ""
+    content_hash: str = ""
+    similarity: float = 0.0  # estimated Jaccard similarity of their word shingles
 
 
 @dataclass(frozen=True)
@@ -73,6 +127,9 @@ class Passage:
             "date": d.date,
             "outlet": d.outlet,
             "url": d.url,
+            "author": d.author,
+            "page": d.page_label(self.chunk.span.start, self.chunk.span.end),
+            "also_carried_by": list(d.also_carried_by),
             "span": [self.chunk.span.start, self.chunk.span.end],
             "text": self.chunk.text,
         }
@@ -161,6 +218,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    folded: list[tuple[str, str]] = field(default_factory=list)  # (copy id, id of the document it was folded into)
     chunks_embedded: int = 0
     seconds: float = 0.0
 

@@ -154,7 +154,7 @@ def test_list_json_parses(capsys, fake_index):
     code, out, _ = run(capsys, "list", "--index", str(fake_index), "--json")
     rows = json.loads(out)
     assert code == 0 and len(rows) == 5
-    assert set(rows[0]) == {"doc_id", "title", "outlet", "date", "chunks", "chars"}
+    assert set(rows[0]) == {"doc_id", "title", "outlet", "date", "chunks", "chars", "copies"}
     assert all(r["chunks"] > 0 and r["chars"] > 0 for r in rows)
 
 

@@ -12,7 +12,7 @@ import rag
 
 
 def _modules(package) -> list[str]:
-    return [f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)]
+    return [m.name for m in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")]
 
 
 @pytest.mark.parametrize("module", _modules(rag) + _modules(eval_package))

@@ -164,15 +164,17 @@ def test_empty_or_whitespace_file_is_skipped(tmp_path, content):
 
 
 def test_unsupported_extension_is_skipped_in_a_folder_and_given_directly(tmp_path):
-    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "report.docx").write_bytes(b"PK\x03\x04")
     (tmp_path / "README").write_text("no suffix", encoding="utf-8")
+    (tmp_path / "page.html.gz").write_bytes(b"\x1f\x8b")
     _, skipped = load(tmp_path)
     reasons = {Path(s.source).name: s.reason for s in skipped}
-    assert set(reasons) == {"report.pdf", "README"}
-    assert all("unsupported file type" in r and ".txt" in r for r in reasons.values())
-    assert "'.pdf'" in reasons["report.pdf"] and "(none)" in reasons["README"]
-    _, (direct,) = load(tmp_path / "report.pdf")
-    assert "unsupported file type '.pdf'" in direct.reason
+    assert set(reasons) == {"report.docx", "README", "page.html.gz"}
+    assert all("unsupported file type" in r and ".txt" in r and ".warc.gz" in r for r in reasons.values())
+    assert "'.docx'" in reasons["report.docx"] and "(none)" in reasons["README"]
+    assert "'.html.gz'" in reasons["page.html.gz"]
+    _, (direct,) = load(tmp_path / "report.docx")
+    assert "unsupported file type '.docx'" in direct.reason
 
 
 def test_missing_path_is_skipped(tmp_path):

@@ -371,7 +371,7 @@ def write(path: Path, data: bytes | str) -> str:
 def test_bad_uploads_are_reported_and_good_ones_added(engines, tmp_path):
     files = [
         write(tmp_path / "good_article.md", "# Shoigu visits Beijing\n\nSergei Shoigu met Xu Qiliang in Beijing on Monday."),
-        write(tmp_path / "slides.pdf", b"%PDF-1.4"),
+        write(tmp_path / "slides.pptx", b"PK\x03\x04"),
         write(tmp_path / "huge.txt", "word " * 500_000),
         write(tmp_path / "latin1.txt", "Caf\xe9 news".encode("latin-1")),
         write(tmp_path / "empty.txt", ""),
@@ -379,7 +379,7 @@ def test_bad_uploads_are_reported_and_good_ones_added(engines, tmp_path):
     calls = []
     report, rows = articles.add_articles(engines, files, progress=lambda *a, **k: calls.append((a, k)))
     assert "1 added" in report
-    for name, reason in [("slides.pdf", "unsupported file type"), ("huge.txt", "over the 2 MB limit"),
+    for name, reason in [("slides.pptx", "unsupported file type"), ("huge.txt", "over the 2 MB limit"),
                          ("latin1.txt", "not UTF-8"), ("empty.txt", "empty file")]:
         assert f"<code>{name}</code>: " in report and reason in report
     assert ["good_article", "Shoigu visits Beijing", "", "", 1] in rows

@@ -66,13 +66,16 @@ def build_app(engine: Engine | Engines, examples: list[str] = EXAMPLES,
                     with gr.Column(scale=2, elem_id="sources-col"):
                         sources = gr.HTML(sources_placeholder(), elem_id="sources")
             with gr.Tab("Articles", id="articles"):
-                gr.Markdown(f"Add news articles as **.txt** or **.md** files (UTF-8, up to "
-                            f"{max_upload_bytes / 1e6:.0f} MB each). The first line is taken as the title when it "
-                            "looks like one; an article re-uploaded under the same file name replaces the old one.")
+                gr.Markdown(f"Add news articles as **.txt**, **.md**, **.jsonl**, saved web pages (**.html**), "
+                            f"RSS/Atom feeds (**.rss**, **.atom**, **.xml**) (up to {max_upload_bytes / 1e6:.0f} MB "
+                            f"each), web archives (**.warc**, **.warc.gz**) or **.pdf** files (up to "
+                            f"{articles.MAX_ARCHIVE_UPLOAD_BYTES / 1e6:.0f} MB each). For plain text, the first line "
+                            "is taken as the title when it looks like one; an article re-uploaded under the same file "
+                            "name replaces the old one, and the same story from another outlet is kept once.")
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=2):
                         files = gr.File(label="Articles to add", file_count="multiple",
-                                        file_types=list(articles.ALLOWED_SUFFIXES), elem_id="upload")
+                                        file_types=list(articles.UPLOAD_FILE_TYPES), elem_id="upload")
                         add_btn = gr.Button("Add articles", variant="primary", elem_id="add-btn")
                         add_report = gr.HTML(elem_id="add-report")
                     with gr.Column(scale=3):

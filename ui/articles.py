@@ -8,6 +8,7 @@ from typing import Callable, Sequence
 from rag.errors import RagError
 from rag.index import Index
 from rag.ingest import ingest, remove_documents
+from rag.loaders import SUFFIXES, SUPPORTED
 from rag.types import IngestReport, Skipped
 
 from .engines import Engines
@@ -15,8 +16,11 @@ from .render import esc, message_html
 
 log = logging.getLogger(__name__)
 
-ALLOWED_SUFFIXES = (".txt", ".md")
+ALLOWED_SUFFIXES = SUFFIXES  # every type `rag ingest` reads (rag/loaders)
+ARCHIVE_SUFFIXES = (".pdf", ".warc", ".warc.gz")
+UPLOAD_FILE_TYPES = tuple(s for s in SUFFIXES if s != ".warc.gz") + (".gz",)  # the browser's file picker
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_ARCHIVE_UPLOAD_BYTES = 50 * 1024 * 1024  # PDFs and web archives
 MAX_FILES = 50
 TABLE_HEADERS = ["doc id", "title", "outlet", "date", "chunks"]
 
@@ -46,16 +50,17 @@ def check_uploads(files: Sequence[object] | None, max_bytes: int = MAX_UPLOAD_BY
             refused.append(Skipped(str(item), str(e)))
             continue
         name = path.name
-        if path.suffix.lower() not in ALLOWED_SUFFIXES:
-            refused.append(Skipped(name, f"unsupported file type {path.suffix or '(none)'!r}; upload .txt or .md files"))
+        if not any(name.lower().endswith(s) for s in ALLOWED_SUFFIXES):
+            refused.append(Skipped(name, f"unsupported file type {path.suffix or '(none)'!r}; upload {SUPPORTED} files"))
             continue
+        limit = MAX_ARCHIVE_UPLOAD_BYTES if name.lower().endswith(ARCHIVE_SUFFIXES) else max_bytes
         try:
             size = path.stat().st_size
         except OSError as e:
             refused.append(Skipped(name, f"cannot read the upload ({e.strerror or e})"))
             continue
-        if size > max_bytes:
-            refused.append(Skipped(name, f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit per file"))
+        if size > limit:
+            refused.append(Skipped(name, f"file is {size / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit per file"))
             continue
         ok.append(path)
     for item in list(files or [])[MAX_FILES:]:
@@ -97,7 +102,7 @@ def add_articles(engines: Engines, files: Sequence[object] | None, progress: Pro
                  max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[str, list[list[object]]]:
     """Ingest the uploaded files into the index, then reload every engine. Returns (report HTML, table rows)."""
     if not files:
-        return message_html("Choose one or more .txt or .md files first."), article_rows(engines.index)
+        return message_html("Choose one or more article files first."), article_rows(engines.index)
     ok, refused = check_uploads(files, max_bytes)
     if not ok:
         return report_html(None, refused), article_rows(engines.index)

@@ -184,7 +184,8 @@ def source_card(number: int, passage: Passage, spans: Sequence = (), cited: bool
     """One source: title, outlet, date, score, the passage with ``spans`` (Span or Mark) marked, and the full
     article on demand."""
     doc, span = passage.document, passage.chunk.span
-    meta = [esc(x) for x in (doc.outlet, doc.date) if x]
+    page = doc.page_label(span.start, span.end)
+    meta = [esc(x) for x in (doc.outlet, f"by {doc.author}" if doc.author else "", doc.date, page) if x]
     meta.append(f"relevance {passage.score:.2f}")
     if doc.title:
         meta.append(f'<code>{esc(doc.doc_id)}</code>')
@@ -195,7 +196,9 @@ def source_card(number: int, passage: Passage, spans: Sequence = (), cited: bool
         f'<header><span class="src-num">[{number}]</span> '
         f'<span class="src-title">{esc(source_title(passage))}</span></header>'
         f'<div class="src-meta">{" · ".join(meta)}</div>'
-        f'<div class="src-passage">{excerpt}</div>'
+        + (f'<div class="src-also">also carried by {esc(", ".join(doc.also_carried_by))}</div>'
+           if doc.also_carried_by else "")
+        + f'<div class="src-passage">{excerpt}</div>'
         f'<details class="src-full"><summary>Full article</summary><div class="src-article">{full}</div></details>'
         "</article>"
     )
