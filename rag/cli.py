@@ -16,6 +16,7 @@ EPILOG = """examples:
   rag ask "Who is Xu Qiliang?" --index indexes/seeds --model fast --json
   rag list --index indexes/seeds
   rag remove 004_4f88f7a8625b6b03 --index indexes/seeds
+  rag upgrade --index indexes/old
   rag models fetch quality fast
   rag serve --index indexes/seeds
   rag eval eval/gold/seeds.jsonl --index indexes/seeds --out runs/quality
@@ -54,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("doc_ids", nargs="+")
     s.add_argument("--index", required=True)
     s.set_defaults(run=cmd_remove)
+
+    s = sub.add_parser("upgrade", help="convert an index of an older format in place, keeping its vectors",
+                       epilog="example: rag upgrade --index indexes/seeds")
+    s.add_argument("--index", required=True)
+    s.set_defaults(run=cmd_upgrade)
 
     s = sub.add_parser("models", help="fetch, list or verify the bundled LLMs",
                        epilog="example: rag models fetch quality fast")
@@ -115,7 +121,7 @@ def progress_bars():
     from tqdm import tqdm
 
     bars: dict[str, tqdm] = {}
-    labels = {"read": "reading", "embed": "embedding chunks"}
+    labels = {"read": "reading", "embed": "embedding chunks"}  # store stages are named by the store
 
     def update(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
@@ -207,17 +213,27 @@ def format_sources(answer, width: int = 100, snippet_chars: int = 400) -> str:
 
 
 def cmd_list(args) -> int:
-    from .index import Index
+    from .store import open_store
 
-    index = Index.open(args.index)
-    rows = [{"doc_id": d.doc_id, "title": d.title, "outlet": d.outlet, "date": d.date,
-             "chunks": index.count_chunks(d.doc_id), "chars": len(d.text)} for d in index.documents.values()]
+    store = open_store(args.index)
+    info = store.info
+    rows = ({"doc_id": d.doc_id, "title": d.title, "outlet": d.outlet, "date": d.date, "chunks": d.chunks,
+             "chars": d.chars} for offset in range(0, info.documents, 1000) for d in store.list_documents(offset, 1000))
     if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(json.dumps(list(rows), indent=2, ensure_ascii=False))
     else:
-        print(f"{len(rows)} documents in {args.index} (embedding model {index.embedding.model_id})")
+        print(f"{info.documents} documents, {info.chunks} chunks in {args.index} "
+              f"(embedding model {info.embedding.model_id})")
         for r in rows:
             print(f"  {r['doc_id']}  {r['chunks']} chunks  {r['title'] or '(untitled)'}  {r['outlet']}  {r['date']}")
+    return 0
+
+
+def cmd_upgrade(args) -> int:
+    from .store.upgrade import upgrade
+
+    report = upgrade(args.index, progress=progress_bars())
+    print(report)
     return 0
 
 

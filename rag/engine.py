@@ -11,7 +11,7 @@ from .cite import StreamFilter, resolve_markers
 from .embedding import CachedEmbedder, Embedder
 from .errors import BadQuestion
 from .evidence import EvidenceSettings, chunk_sentences, select_evidence
-from .index import Index
+from .store import Store, open_store
 from .judge import Verdict, judge
 from .llm import LLM
 from .prompt import build_messages
@@ -21,7 +21,8 @@ from .types import Answer, Citation, Passage, Timings
 from .verify import verify_answer
 
 MAX_QUESTION_CHARS = 2000
-WARM_SENTENCES = 5_000  # article sentences embedded at warm-up (about 40 s on 2 cores); the rest on first use
+WARM_SENTENCES = 5_000  # article sentences embedded at warm-up (about 40 s on 2 cores, in the background); the rest on first use
+JUDGE_ALL_DOCUMENTS = 2_000  # the judge reads every article only up to this many (issue 10 replaces the judge)
 NOT_IN_ARTICLES = "Not in the articles: the indexed articles do not contain the answer to this question."
 
 
@@ -58,7 +59,7 @@ def check_question(question: object) -> str:
 class Engine:
     """Retrieval plus generation over one index. Thread-safe: one generation at a time."""
 
-    def __init__(self, index: Index, embedder: Embedder, llm: LLM, top_k: int = 5, max_tokens: int = 200,
+    def __init__(self, store: Store, embedder: Embedder, llm: LLM, top_k: int = 5, max_tokens: int = 200,
                  evidence: EvidenceSettings = EvidenceSettings(), retrieval: RetrievalSettings = RetrievalSettings(),
                  vectors: CachedEmbedder | None = None, refusal_threshold: float | None = REFUSAL_THRESHOLD):
         """``refusal_threshold``: abstain when the model's own probability of replying "NOT FOUND" reaches it
@@ -67,7 +68,7 @@ class Engine:
             raise ValueError(f"top_k must be > 0, got {top_k}")
         if max_tokens <= 0:
             raise ValueError(f"max_tokens must be > 0, got {max_tokens}")
-        self.index = index
+        self.store = store
         self.embedder = embedder
         self.llm = llm
         self.top_k = top_k
@@ -79,31 +80,37 @@ class Engine:
         self.refusal_threshold = refusal_threshold
         # questions and article sentences, each embedded once (shared with engines for other models)
         self.vectors = CachedEmbedder(embedder) if vectors is None else vectors
-        self.retriever = Retriever(index, self.vectors, retrieval)
+        self.retriever = Retriever(store, self.vectors, retrieval)
         self.generate_lock = threading.Lock()
 
     def reload(self) -> None:
         """Re-read the index from disk (after an ingest or removal by anyone)."""
-        index = Index.open(self.index.path, expect_model_id=self.embedder.model_id)
+        store = open_store(self.store.info.location, expect_model_id=self.embedder.model_id)
         with self.generate_lock:
-            self.index = index
-            self.retriever = Retriever(index, self.vectors, self.retrieval)
+            self.store = store
+            self.retriever = Retriever(store, self.vectors, self.retrieval)
 
-    def warm_up(self) -> None:
-        """Load both models, embed the articles' sentences (up to WARM_SENTENCES) and evaluate the fixed
-        start of the prompt once, so its KV state is cached."""
-        sentences = list(dict.fromkeys(
-            text for chunk in self.index.chunks for _, text in chunk_sentences(chunk, self.index.documents[chunk.doc_id])
-        ))
-        self.vectors.embed_batch(["warm up", *sentences[:WARM_SENTENCES]])
+    def warm_up(self, sentences: int = WARM_SENTENCES) -> None:
+        """Load both models, evaluate the fixed start of the prompt once (so its KV state is cached) and embed
+        up to ``sentences`` article sentences, reading the articles a page at a time."""
+        self.vectors.embed_batch(["warm up"])
         warm = getattr(self.llm, "warm_up", None)
         if warm is not None:
             with self.generate_lock:
                 warm(build_messages("warm up", []))
+        todo = _article_sentences(self.store, min(sentences, self.vectors.max_items))
+        for start in range(0, len(todo), 64):  # small batches: questions asked meanwhile interleave
+            self.vectors.embed_batch(todo[start:start + 64])
+
+    def warm_up_in_background(self) -> threading.Thread:
+        """``warm_up`` on a daemon thread: questions are answered meanwhile (the first ones a little slower)."""
+        thread = threading.Thread(target=self.warm_up, name="rag-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def with_llm(self, llm: LLM) -> "Engine":
         """Another engine over the same index, embedder and sentence vectors, answering with ``llm``."""
-        return Engine(self.index, self.embedder, llm, self.top_k, self.max_tokens, self.evidence, self.retrieval,
+        return Engine(self.store, self.embedder, llm, self.top_k, self.max_tokens, self.evidence, self.retrieval,
                       self.vectors, self.refusal_threshold)
 
     @property
@@ -161,7 +168,7 @@ class Engine:
             verdict = Verdict(False, 0.0, f"the model judged that the passages do not answer the question "
                                           f"(its own probability of replying so: {probe.probability:.0%})")
         else:
-            verdict = judge(question, raw, passages, tuple(self.index.documents.values()))
+            verdict = judge(question, raw, passages, self._judge_documents(passages))
         tail = stream_filter.flush()
         if tail:
             yield Token(tail)
@@ -174,6 +181,14 @@ class Engine:
             completion_tokens=len(pieces),
         )
         yield Done(self._finish(question, raw, passages, verdict, timings, probe.probability))
+
+    def _judge_documents(self, passages: tuple[Passage, ...]) -> tuple:
+        """Every article for a small index (the judge's name checks read them all), else the passages' own:
+        reading every article per answer does not scale. The judging of issue 10 reads only the passages."""
+        if self.store.info.documents <= JUDGE_ALL_DOCUMENTS:
+            infos = self.store.list_documents()
+            return tuple(self.store.get_documents(d.doc_id for d in infos).values())
+        return tuple({p.doc_id: p.document for p in passages}.values())
 
     def _finish(self, question: str, raw: str, passages: tuple[Passage, ...], verdict: Verdict,
                 timings: Timings, refusal_p: float | None) -> Answer:
@@ -192,6 +207,24 @@ class Engine:
                       tuple(checks), refusal_p=refusal_p)
 
 
+def _article_sentences(store: Store, limit: int, page: int = 200) -> list[str]:
+    """Up to ``limit`` distinct sentences of the indexed articles, in doc_id order."""
+    out: dict[str, None] = {}
+    offset = 0
+    while len(out) < limit:
+        infos = store.list_documents(offset, page)
+        if not infos:
+            break
+        offset += len(infos)
+        documents = store.get_documents(d.doc_id for d in infos)
+        for info in infos:
+            doc = documents[info.doc_id]
+            for chunk in store.chunks_of(info.doc_id):
+                for _, text in chunk_sentences(chunk, doc):
+                    out.setdefault(text, None)
+    return list(out)[:limit]
+
+
 def open_engine(index_path: str | Path, model: str | None = None, top_k: int = 5, max_tokens: int = 200,
                 embedder: Embedder | None = None, n_ctx: int = 4096,
                 retrieval: RetrievalSettings = RetrievalSettings(),
@@ -205,7 +238,7 @@ def open_engine(index_path: str | Path, model: str | None = None, top_k: int = 5
     from .models import resolve_model
 
     embedder = embedder or SentenceTransformerEmbedder()
-    index = Index.open(index_path, expect_model_id=embedder.model_id)
+    store = open_store(index_path, expect_model_id=embedder.model_id)
     path, model_id = resolve_model(model)
-    return Engine(index, embedder, LlamaCppLLM(path, model_id, n_ctx=n_ctx), top_k=top_k, max_tokens=max_tokens,
+    return Engine(store, embedder, LlamaCppLLM(path, model_id, n_ctx=n_ctx), top_k=top_k, max_tokens=max_tokens,
                   retrieval=retrieval, refusal_threshold=refusal_threshold)

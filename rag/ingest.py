@@ -1,30 +1,29 @@
 """Ingest: read articles, clean, chunk, embed and store them in an index.
 
 Unchanged documents (same content hash) cost nothing; changed ones are
-replaced; the index on disk only changes when a run completes.
+replaced. Only what changed is written; the index on disk changes at commits
+(every COMMIT_CHUNKS chunks and at the end), each leaving a good index.
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-import numpy as np
-
 from .chunking import ChunkerSettings, ChunkTooLong, chunk_document, embedding_text
 from .embedding import Embedder
-from .errors import IndexIncompatible, RagError
-from .index import EmbeddingInfo, Index, read_manifest
+from .errors import IndexIncompatible
+from .store import EmbeddingInfo, Store, create_store, open_store, store_exists
 from .loaders import Loaded, load_documents
 from .textclean import clean_text
 from .types import Chunk, Document, IngestReport, Skipped
 
-# progress(stage, done, total): stage is "read" or "embed"
+# progress(stage, done, total): stage is "read", "embed", or a store stage (building the dense index)
 Progress = Callable[[str, int, int], None]
-EMBED_BATCH = 32
+WINDOW_DOCS = 500       # documents chunked at a time (memory stays bounded on large inputs)
+EMBED_GROUP = 256       # chunks handed to the embedder at once (it sorts them by length into batches)
+COMMIT_CHUNKS = 5_000   # chunks per commit
 
 
 @dataclass(frozen=True)
@@ -44,32 +43,18 @@ def prepare(loaded: Loaded, embedder: Embedder, settings: ChunkerSettings) -> Pr
     return Prepared(doc, chunks, [embedding_text(doc.title, c.text) for c in chunks])
 
 
-@contextlib.contextmanager
-def index_lock(path: Path) -> Iterator[None]:
-    """One writer per index folder at a time."""
-    path.mkdir(parents=True, exist_ok=True)
-    with open(path / ".lock", "w") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as e:
-            raise RagError(f"another process is writing to index {path}; wait for it to finish") from e
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def open_or_create(path: Path, embedder: Embedder, settings: ChunkerSettings | None) -> Index:
-    if Index.exists(path):
-        index = Index.open(path, expect_model_id=embedder.model_id)
-        if settings is not None and settings != index.chunker:
+def open_or_create(path: Path, embedder: Embedder, settings: ChunkerSettings | None) -> Store:
+    if store_exists(path):
+        store = open_store(path, expect_model_id=embedder.model_id)
+        chunker = store.info.chunker
+        if settings is not None and settings != chunker:
             raise IndexIncompatible(
-                f"index {path} uses chunk_tokens={index.chunker.chunk_tokens}, "
-                f"overlap_tokens={index.chunker.overlap_tokens}; pass the same settings or ingest into a new index"
+                f"index {path} uses chunk_tokens={chunker.chunk_tokens}, "
+                f"overlap_tokens={chunker.overlap_tokens}; pass the same settings or ingest into a new index"
             )
-        return index
+        return store
     info = EmbeddingInfo(embedder.model_id, int(embedder.embed_batch(["dimension probe"]).shape[1]), embedder.max_tokens)
-    return Index.new(path, info, settings or ChunkerSettings())
+    return create_store(path, info, settings or ChunkerSettings())
 
 
 def ingest(
@@ -79,64 +64,100 @@ def ingest(
     settings: ChunkerSettings | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Add the articles under ``paths`` to the index at ``index_path`` (created if missing)."""
+    """Add the articles under ``paths`` to the index at ``index_path`` (created if missing).
+
+    Chunks are embedded in groups of EMBED_GROUP (length-sorted by the embedder) and committed every
+    COMMIT_CHUNKS chunks, so an interrupted run keeps what it committed and a rerun resumes from there.
+    """
     started = time.perf_counter()
     index_path = Path(index_path)
     report = IngestReport()
-    with index_lock(index_path):
-        index = open_or_create(index_path, embedder, settings)
-        todo = _read_and_prepare(paths, index, embedder, report, progress)
-        total = sum(len(p.chunks) for p in todo)
-        done = 0
-        for prepared in todo:
-            vectors = _embed(embedder, prepared.texts, lambda n: progress and progress("embed", done + n, total))
-            done += len(prepared.texts)
-            (report.replaced if prepared.document.doc_id in index.documents else report.added).append(prepared.document.doc_id)
-            index.put(prepared.document, prepared.chunks, vectors)
-            report.chunks_embedded += len(prepared.chunks)
-        if todo or not Index.exists(index_path):
-            index.save()
+    items = list(load_documents(paths))
+    store = open_or_create(index_path, embedder, settings)
+    try:
+        with store.writer() as writer:
+            pending = 0
+            for n, window in _windows(items, WINDOW_DOCS):
+                todo, existing = _prepare_window(window, store, embedder, report)
+                if progress:
+                    progress("read", n, len(items))
+                left = sum(len(p.chunks) for p in todo)
+                for group in _groups(todo, EMBED_GROUP):
+                    vectors = embedder.embed_batch([t for p in group for t in p.texts])
+                    row = 0
+                    for prepared in group:
+                        doc_id = prepared.document.doc_id
+                        (report.replaced if doc_id in existing else report.added).append(doc_id)
+                        writer.put(prepared.document, prepared.chunks, vectors[row:row + len(prepared.chunks)])
+                        row += len(prepared.chunks)
+                    report.chunks_embedded += row
+                    pending += row
+                    left -= row
+                    if progress:
+                        progress("embed", report.chunks_embedded, report.chunks_embedded + left)
+                    if pending >= COMMIT_CHUNKS:
+                        writer.commit()
+                        pending = 0
+        if report.chunks_embedded:
+            store.optimize(progress)
+    finally:
+        store.close()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _read_and_prepare(paths, index: Index, embedder: Embedder, report: IngestReport, progress) -> list[Prepared]:
-    items = list(load_documents(paths))
+def _windows(items: list, size: int) -> Iterator[tuple[int, list]]:
+    """Consecutive slices of ``items`` with the count read so far."""
+    for start in range(0, len(items), size):
+        window = items[start:start + size]
+        yield start + len(window), window
+
+
+def _groups(todo: list[Prepared], chunks: int) -> Iterator[list[Prepared]]:
+    """Documents grouped so that each group has about ``chunks`` chunks to embed."""
+    group: list[Prepared] = []
+    size = 0
+    for prepared in todo:
+        group.append(prepared)
+        size += len(prepared.chunks)
+        if size >= chunks:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def _prepare_window(window: list, store: Store, embedder: Embedder,
+                    report: IngestReport) -> tuple[list[Prepared], set[str]]:
+    """The window's new or changed documents, chunked, and the ids among them already in the index."""
+    docs = [item.document.doc_id for item in window if not isinstance(item, Skipped)]
+    hashes = store.content_hashes(docs)
+    chunker = store.info.chunker
     todo: list[Prepared] = []
-    for n, item in enumerate(items, 1):
+    for item in window:
         if isinstance(item, Skipped):
             report.skipped.append(item)
-        else:
-            doc = item.document
-            old = index.documents.get(doc.doc_id)
-            if old is not None and old.content_hash == doc.content_hash:
-                report.unchanged.append(doc.doc_id)
-            else:
-                try:
-                    todo.append(prepare(item, embedder, index.chunker))
-                except (ValueError, ChunkTooLong) as e:
-                    report.skipped.append(Skipped(doc.source_path, str(e)))
-        if progress:
-            progress("read", n, len(items))
-    return todo
-
-
-def _embed(embedder: Embedder, texts: list[str], on_batch: Callable[[int], object]) -> np.ndarray:
-    parts = []
-    for i in range(0, len(texts), EMBED_BATCH):
-        parts.append(embedder.embed_batch(texts[i : i + EMBED_BATCH]))
-        on_batch(min(i + EMBED_BATCH, len(texts)))
-    return np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+            continue
+        doc = item.document
+        if hashes.get(doc.doc_id) == doc.content_hash:
+            report.unchanged.append(doc.doc_id)
+            continue
+        try:
+            todo.append(prepare(item, embedder, chunker))
+        except (ValueError, ChunkTooLong) as e:
+            report.skipped.append(Skipped(doc.source_path, str(e)))
+    return todo, set(hashes)
 
 
 def remove_documents(index_path: str | Path, doc_ids: Iterable[str], expect_model_id: str | None = None) -> tuple[list[str], list[str]]:
     """Delete documents from an index; returns (removed, not found)."""
-    index_path = Path(index_path)
     wanted = list(dict.fromkeys(doc_ids))
-    read_manifest(index_path)  # a clear error for a missing index, before the lock creates its folder
-    with index_lock(index_path):
-        index = Index.open(index_path, expect_model_id)
-        removed = index.remove(wanted)
+    store = open_store(index_path, expect_model_id)
+    try:
+        with store.writer() as writer:
+            removed = writer.remove(wanted)
         if removed:
-            index.save()
+            store.optimize()
+    finally:
+        store.close()
     return removed, [d for d in wanted if d not in removed]

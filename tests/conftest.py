@@ -36,9 +36,9 @@ def fake_index(tmp_path, fake_embedder):
 
 def make_engine(index_path, embedder, replies, top_k=5):
     from rag.engine import Engine
-    from rag.index import Index
+    from rag.store import open_store
 
-    return Engine(Index.open(index_path), embedder, ScriptedLLM(replies), top_k=top_k)
+    return Engine(open_store(index_path), embedder, ScriptedLLM(replies), top_k=top_k)
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,10 @@ Ids are strings everywhere: a document's ``doc_id`` and a chunk's ``chunk_id``
 are higher-is-better (dense: cosine similarity; lexical: BM25).
 
 Writes go through ``with store.writer() as w:``. Everything put or removed in the
-block becomes visible at once when the block exits normally, and nothing of it
-if the block raises or the process dies: the last good index stays usable. One
-writer at a time; a second one gets a ``RagError`` naming the index.
+block becomes visible at once when the block exits normally (or at ``w.commit()``,
+a checkpoint for long runs), and nothing written since the last commit if the
+block raises or the process dies: the last good index stays usable. One writer
+at a time, for the whole block; a second one gets a ``RagError`` naming the index.
 """
 from __future__ import annotations
 
@@ -85,6 +86,10 @@ class StoreWriter(Protocol):
 
     def remove(self, doc_ids: Iterable[str]) -> list[str]:
         """Delete documents (and their chunks and vectors); returns the ids that were present."""
+        ...
+
+    def commit(self) -> None:
+        """Make everything written so far durable and visible; the writer stays open for more."""
         ...
 
 
