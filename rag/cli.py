@@ -17,6 +17,7 @@ EPILOG = """examples:
   rag list --index indexes/seeds
   rag remove 004_4f88f7a8625b6b03 --index indexes/seeds
   rag upgrade --index indexes/old
+  rag migrate indexes/seeds --to milvus://127.0.0.1:19530/seeds
   rag models fetch quality fast
   rag serve --index indexes/seeds
   rag eval eval/gold/seeds.jsonl --index indexes/seeds --out runs/quality
@@ -31,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ingest", help="add articles (.txt, .md, folders, .jsonl) to an index",
                        epilog="example: rag ingest seeds/ more.jsonl --index indexes/seeds")
     s.add_argument("paths", nargs="+", help="files or folders")
-    s.add_argument("--index", required=True, help="index folder (created if missing)")
+    s.add_argument("--index", required=True, help="index folder or milvus://HOST:PORT/COLLECTION (created if missing)")
+    s.add_argument("--ray", action="store_true", help="embed through Ray Data: a local Ray for the run, or the "
+                   "cluster in $RAY_ADDRESS (needs the ray extra)")
     s.add_argument("--chunk-tokens", type=int, help="chunk size in embedding-model tokens (new index; default 200)")
     s.add_argument("--overlap-tokens", type=int, help="overlap between chunks in tokens (new index; default 40)")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -60,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example: rag upgrade --index indexes/seeds")
     s.add_argument("--index", required=True)
     s.set_defaults(run=cmd_upgrade)
+
+    s = sub.add_parser("migrate", help="copy an index to another store (folder or Milvus) without re-embedding",
+                       epilog="examples:\n  rag migrate indexes/seeds --to milvus://127.0.0.1:19530/seeds\n"
+                              "  rag migrate milvus://127.0.0.1:19530/seeds --to indexes/seeds_copy",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("source", help="index folder or milvus://HOST:PORT/COLLECTION")
+    s.add_argument("--to", required=True, dest="destination", help="where to copy it (created when missing)")
+    s.set_defaults(run=cmd_migrate)
 
     s = sub.add_parser("models", help="fetch, list or verify the bundled LLMs",
                        epilog="example: rag models fetch quality fast")
@@ -146,8 +157,16 @@ def cmd_ingest(args) -> int:
         d = ChunkerSettings()
         settings = ChunkerSettings(d.chunk_tokens if args.chunk_tokens is None else args.chunk_tokens,
                                    d.overlap_tokens if args.overlap_tokens is None else args.overlap_tokens)
-    report = ingest(args.paths, args.index, SentenceTransformerEmbedder(), settings,
-                    progress=None if args.json else progress_bars())
+    embedder = SentenceTransformerEmbedder()
+    if args.ray:
+        from .ray_embed import RayEmbedder
+
+        embedder = RayEmbedder(embedder)
+    try:
+        report = ingest(args.paths, args.index, embedder, settings, progress=None if args.json else progress_bars())
+    finally:
+        if args.ray:
+            embedder.close()
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -234,6 +253,13 @@ def cmd_upgrade(args) -> int:
 
     report = upgrade(args.index, progress=progress_bars())
     print(report)
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    from .migrate import migrate
+
+    print(migrate(args.source, args.destination, progress=progress_bars()))
     return 0
 
 

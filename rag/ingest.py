@@ -82,7 +82,7 @@ def ingest(
                 if progress:
                     progress("read", n, len(items))
                 left = sum(len(p.chunks) for p in todo)
-                for group in _groups(todo, EMBED_GROUP):
+                for group in _groups(todo, getattr(embedder, "group_chunks", EMBED_GROUP)):  # RayEmbedder: more
                     vectors = embedder.embed_batch([t for p in group for t in p.texts])
                     row = 0
                     for prepared in group:

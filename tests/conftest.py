@@ -66,3 +66,6 @@ def require_model(name: str) -> None:
 
     if not is_fetched(BUNDLED[name]):
         pytest.fail(f"the {name} model is not assembled; run: scripts/setup.sh (or rag models fetch {name})")
+
+
+from milvus_server import milvus_index, milvus_server, milvus_uri  # noqa: E402,F401  (the Milvus test server, tests/milvus_server.py)

@@ -180,12 +180,16 @@ class MilvusStore:
         client = connect(where)
         names = [where.collection + s for s in ("", DOCS, META)]
         taken = [n for n in names if _rpc(client, where, "has_collection", collection_name=n)]
-        if taken:
+        if taken and (len(taken) < 3 or _has_manifest(client, where) or _dim(client, where) != embedding.dim):
             client.close()
             raise RagError(f"Milvus at {where.address} already has collection {taken[0]!r}; open the index "
                            f"{where.uri} instead, or pick another collection name")
-        _rpc(client, where, "create_collections", _call=lambda: create_collections(client, where.collection,
-                                                                                      embedding.dim))
+        if taken:  # the collections of an index whose creation was cut short: reuse them, emptied
+            for name in names[:2]:
+                _rpc(client, where, "delete", collection_name=name, filter="gen >= 0")
+        else:
+            _rpc(client, where, "create_collections", _call=lambda: create_collections(client, where.collection,
+                                                                                          embedding.dim))
         now = _now()
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "layout": "milvus", "created_at": now,
                     "embedding": asdict(embedding), "chunker": chunker.to_dict()}
@@ -296,7 +300,7 @@ class MilvusStore:
 
     def _acquire_lock(self) -> dict:
         me = {"host": socket.gethostname(), "pid": os.getpid(), "token": uuid.uuid4().hex, "heartbeat": time.time()}
-        held = _get_meta(self._client, self.where, "lock")
+        held = _get_meta(self._client, self.where, "lock", "Strong")  # Session would miss another's release
         if held:
             other = json.loads(held)
             if _lock_alive(other):
@@ -304,7 +308,7 @@ class MilvusStore:
                                f"{self.location}; wait for it to finish")
         self._put_meta("lock", me)
         time.sleep(0.05)  # two writers that raced: the later upsert wins, the other backs off
-        now_held = json.loads(_get_meta(self._client, self.where, "lock") or "{}")
+        now_held = json.loads(_get_meta(self._client, self.where, "lock", "Strong") or "{}")
         if now_held.get("token") != me["token"]:
             raise RagError(f"another process is writing to index {self.location}; wait for it to finish")
         return me
@@ -316,7 +320,7 @@ class MilvusStore:
 
     def _release_lock(self, token: dict) -> None:
         with contextlib.suppress(RagError):
-            held = json.loads(_get_meta(self._client, self.where, "lock") or "{}")
+            held = json.loads(_get_meta(self._client, self.where, "lock", "Strong") or "{}")
             if held.get("token") == token["token"]:
                 self._rpc("delete", collection_name=self._meta, ids=["lock"])
 
@@ -328,8 +332,7 @@ class MilvusStore:
         for part in _parts(removing["doc_ids"]):
             self._delete_rows(f"{_in('doc_id', part)} and gen <= {int(removing['upto'])}")
         state["removing"] = None
-        ts = max(_last_write_ts(self._client, self._chunks), _last_write_ts(self._client, self._docs))
-        state["ts"] = ts  # the deletes too must show before readers drop the filter (0: readers use Strong)
+        state["ts"] = _fence(self._client, self.where)  # readers wait for the deletes (0: they use Strong)
         self._put_meta("state", state)
 
     def _delete_rows(self, expr: str) -> None:
@@ -545,8 +548,7 @@ class MilvusWriter:
             return
         store = self.store
         state = store._state()
-        ts = max(_last_write_ts(store._client, store._chunks), _last_write_ts(store._client, store._docs))
-        state.update(ts=ts if ts else 0, generation=self.gen, updated_at=_now(), documents=int(state["documents"]) + self._delta[0],
+        state.update(ts=_fence(store._client, store.where), generation=self.gen, updated_at=_now(), documents=int(state["documents"]) + self._delta[0],
                      chunks=int(state["chunks"]) + self._delta[1], tokens=int(state["tokens"]) + self._delta[2],
                      removing={"upto": self.gen - 1, "doc_ids": list(self._removed)} if self._removed else None)
         store._put_meta("state", state)        # the switch
@@ -589,17 +591,34 @@ def _meta_row(key: str, value: dict) -> dict:
     return {"key": key, "value": json.dumps(value, ensure_ascii=False), "placeholder": PLACEHOLDER}
 
 
-def _get_meta(client, where: MilvusLocation, key: str) -> str:
+def _get_meta(client, where: MilvusLocation, key: str, consistency: str = "Session") -> str:
     rows = _rpc(client, where, "get", collection_name=where.collection + META, ids=[key], output_fields=["value"],
-                consistency_level="Session")
+                consistency_level=consistency)
     return rows[0]["value"] if rows else ""
+
+
+def _dim(client, where: MilvusLocation) -> int:
+    """The vector dimension of an existing chunk collection (0 if it has no "vector" field)."""
+    described = _rpc(client, where, "describe_collection", collection_name=where.collection)
+    for field in described.get("fields", []):
+        if field.get("name") == "vector":
+            return int(field.get("params", {}).get("dim", 0))
+    return 0
+
+
+def _fence(client, where: MilvusLocation) -> int:
+    """A server timestamp later than every write this client made before (0 when unknown).
+
+    Milvus 2.3 reports no timestamp for deletes, so a write to the meta collection marks the point."""
+    _rpc(client, where, "upsert", collection_name=where.collection + META, data=[_meta_row("fence", {})])
+    return _last_write_ts(client, where.collection + META)
 
 
 def _has_manifest(client, where: MilvusLocation) -> bool:
     if not _rpc(client, where, "has_collection", collection_name=where.collection + META):
         return False
     _rpc(client, where, "load_collection", collection_name=where.collection + META)
-    return bool(_get_meta(client, where, "manifest"))
+    return bool(_get_meta(client, where, "manifest", "Strong"))
 
 
 def _lock_alive(lock: dict) -> bool:
