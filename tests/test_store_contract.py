@@ -155,7 +155,9 @@ def test_an_exception_inside_a_write_leaves_the_last_good_index(store, location)
         with store.writer() as w:
             w.put(*make_doc("d", ["Dogs bark loudly."]))
             w.remove(["a"])
-            assert store.info.documents == 3 and store.get_documents(["d"]) == {}  # nothing shows before commit
+            reader = open_store(location)  # another reader sees nothing of it before the commit
+            assert reader.info.documents == 3 and reader.get_documents(["d"]) == {} and reader.get_documents(["a"])
+            reader.close()
             raise RuntimeError("boom")
     again = open_store(location)
     assert [d.doc_id for d in again.list_documents()] == ["a", "b", "c"] and again.info.generation == 1

@@ -49,6 +49,7 @@ HEARTBEAT_S = 30
 BATCH = 500                 # rows per insert
 IDS_PER_FILTER = 1000       # values per `in [...]` filter
 QUERY_LIMIT = 16_384        # Milvus's cap on one query's rows
+FLUSH_ROWS = 20_000         # optimize() seals segments after this many new chunks
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
 _CHUNK_FIELDS = ["chunk_id", "doc_id", "ord", "text", "start", "end", "sentences"]
 _DOC_FIELDS = ["doc_id", "title", "date", "outlet", "url", "source_path", "content_hash", "chunks", "chars"]
@@ -163,6 +164,7 @@ class MilvusStore:
         self._chunks = where.collection
         self._docs = where.collection + DOCS
         self._meta = where.collection + META
+        self._unflushed = 0  # chunks inserted since the last flush
 
     # ---- opening -------------------------------------------------------------------------------------
     @staticmethod
@@ -221,8 +223,8 @@ class MilvusStore:
                 raise IndexIncompatible(
                     f"index {where.uri} was built with embedding model {store.embedding.model_id!r}, not "
                     f"{expect_model_id!r}; re-ingest into a new index (rag ingest ... --index NEW_URI)")
-            for name in (store._chunks, store._docs, store._meta):
-                store._rpc("load_collection", collection_name=name)
+            for name in (store._chunks, store._docs):
+                _load(client, where, name)
             return store
         except BaseException:
             client.close()
@@ -340,9 +342,15 @@ class MilvusStore:
             self._rpc("delete", collection_name=name, filter=expr)
 
     def optimize(self, progress: StoreProgress | None = None) -> None:
-        """Seal what was inserted so the server builds its HNSW index on it (searching is correct without)."""
-        for name in (self._chunks, self._docs):
-            self._rpc("flush", collection_name=name)
+        """After FLUSH_ROWS or more chunks written through this store, seal them so the server builds its HNSW
+        index on them now (searching is correct without; Milvus also seals full or idle segments by itself)."""
+        if self._unflushed >= FLUSH_ROWS:
+            if progress:
+                progress("seal segments (Milvus flush)", 0, 1)
+            self._rpc("flush", collection_name=self._chunks)
+            self._unflushed = 0
+            if progress:
+                progress("seal segments (Milvus flush)", 1, 1)
 
     # ---- reading -------------------------------------------------------------------------------------
     def _query(self, collection: str, expr: str, fields: list[str], state: dict) -> list[dict]:
@@ -515,6 +523,7 @@ class MilvusWriter:
         self._pending[document.doc_id] = (len(chunks), tokens)  # first, so a failed insert is cleaned up
         for start in range(0, len(rows), BATCH):
             self.store._rpc("insert", collection_name=self.store._chunks, data=rows[start:start + BATCH])
+        self.store._unflushed += len(rows)
         self.store._rpc("insert", collection_name=self.store._docs, data=docs)
         self._delta = [self._delta[0] + 1, self._delta[1] + len(chunks), self._delta[2] + tokens]
         self._changed = True
@@ -617,8 +626,15 @@ def _fence(client, where: MilvusLocation) -> int:
 def _has_manifest(client, where: MilvusLocation) -> bool:
     if not _rpc(client, where, "has_collection", collection_name=where.collection + META):
         return False
-    _rpc(client, where, "load_collection", collection_name=where.collection + META)
+    _load(client, where, where.collection + META)
     return bool(_get_meta(client, where, "manifest", "Strong"))
+
+
+def _load(client, where: MilvusLocation, name: str) -> None:
+    """Load a collection into the server's memory unless it is (searches need it; a restart may release it)."""
+    state = _rpc(client, where, "get_load_state", collection_name=name)
+    if "Loaded" not in str(state.get("state", "")):
+        _rpc(client, where, "load_collection", collection_name=name)
 
 
 def _lock_alive(lock: dict) -> bool:
