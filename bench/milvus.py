@@ -7,7 +7,8 @@ Starts the embedded Milvus server (rag/store/milvus_embedded.py) unless --milvus
 corpus into a fresh folder index (real embedder; the time is mostly embedding), copy it to Milvus with
 `rag migrate` (storage only: no embedding), ingest it into Milvus directly, then time Retriever.retrieve on
 both stores for every question (vectors of the questions cached first, so the times are the stores' and the
-fusion's) in dense, bm25 and hybrid mode, and check that both return the same passages.
+fusion's) in dense, bm25 and hybrid mode, and check that both return the same passages. With --eval GOLD...,
+also score retrieval on each gold file with the eval harness (`rag eval --retrieval-only`) on both stores.
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def pct(values: list[float], p: float) -> float:
     return sorted(values)[min(len(values) - 1, int(p * len(values)))]
 
 
-def run(corpus: Path, qfile: Path, uri: str, work: Path) -> dict:
+def run(corpus: Path, qfile: Path, uri: str, work: Path, gold_files: list[Path]) -> dict:
     embedder = SentenceTransformerEmbedder()
     embedder.embed_batch(["warm up"])
     out: dict = {"corpus": str(corpus), "questions": str(qfile), "milvus": uri}
@@ -80,7 +81,20 @@ def run(corpus: Path, qfile: Path, uri: str, work: Path) -> dict:
             "milvus_p50_ms": round(1000 * statistics.median(mt), 1), "milvus_p95_ms": round(1000 * pct(mt, 0.95), 1),
             "same_passages": sum(a == b for a, b in zip(ff, mf)), "questions": len(qs)}
         print(mode, out[f"retrieve_{mode}"], file=sys.stderr)
+    for gold in gold_files:
+        out[f"eval_{gold.stem}"] = {name: retrieval_metrics(gold, loc, work / f"{name}_{gold.stem}")
+                                    for name, loc in (("folder", str(folder)), ("milvus", uri))}
+        print(gold.stem, out[f"eval_{gold.stem}"], file=sys.stderr)
     return out
+
+
+def retrieval_metrics(gold: Path, location: str, out: Path) -> dict:
+    """hit@k, recall@k (k = 5) and MRR@10 from `rag eval GOLD --index LOCATION --retrieval-only`."""
+    from rag.cli import main
+
+    assert main(["eval", str(gold), "--index", location, "--retrieval-only", "--out", str(out)]) == 0
+    metrics = json.loads((out / "summary.json").read_text(encoding="utf-8"))["metrics"]
+    return {k: v for k, v in metrics.items() if k.startswith("retrieval_")}
 
 
 def main() -> int:
@@ -89,14 +103,16 @@ def main() -> int:
     p.add_argument("--questions", type=Path, default=ROOT / "eval" / "gold" / "seeds.jsonl")
     p.add_argument("--milvus", help="milvus://HOST:PORT/COLLECTION of a running server (default: start one)")
     p.add_argument("--out", type=Path, help="write the results as JSON here")
+    p.add_argument("--eval", type=Path, nargs="*", default=[], metavar="GOLD",
+                   help="gold files to score retrieval on with both stores (e.g. eval/gold/seeds.jsonl)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.milvus:
-            result = run(args.corpus, args.questions, args.milvus, work)
+            result = run(args.corpus, args.questions, args.milvus, work, args.eval)
         else:
             with embedded_milvus(work / "milvus") as server:
-                result = run(args.corpus, args.questions, server.uri("bench"), work)
+                result = run(args.corpus, args.questions, server.uri("bench"), work, args.eval)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

@@ -9,15 +9,18 @@ creation was cut short.
 from __future__ import annotations
 
 import re
+import tempfile
 
 import pytest
 
 
 @pytest.fixture(scope="session")
-def milvus_server(tmp_path_factory):
+def milvus_server():
+    """Its data lives in a folder of its own, not under pytest's basetemp: pytest deletes all but the last three
+    basetemp folders when other runs start, and a long run's server would lose its data under it."""
     from rag.store.milvus_embedded import embedded_milvus
 
-    with embedded_milvus(tmp_path_factory.mktemp("milvus")) as server:
+    with tempfile.TemporaryDirectory(prefix="rag-milvus-") as data, embedded_milvus(data) as server:
         yield server
 
 

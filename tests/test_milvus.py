@@ -34,7 +34,7 @@ QUESTIONS = ["Who is Xu Qiliang?", "When did Putin meet China's Defense Minister
              "Which outlet published the article about Interaction-2022?", "What is the population of Russia?"]
 
 
-@pytest.mark.parametrize("module", ["rag.store", "rag.store.bm25", "rag.store.milvus", "rag.store.milvus_schema"])
+@pytest.mark.parametrize("module", ["rag.store", "rag.store.bm25", "rag.store.milvus_client", "rag.store.milvus_schema"])
 def test_docstring_examples(module):
     assert doctest.testmod(importlib.import_module(module)).failed == 0
 

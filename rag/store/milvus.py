@@ -22,133 +22,34 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
-import re
 import socket
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Collection, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..chunking import ChunkerSettings, embedding_text
+from ..chunking import ChunkerSettings
 from ..errors import IndexCorrupt, IndexIncompatible, IndexNotFound, RagError
 from ..types import Chunk, Document, Span
 from . import bm25
 from .base import FORMAT, DocumentInfo, EmbeddingInfo, Hit, StoreInfo, StoreProgress
-from .milvus_schema import DOCS, META, PLACEHOLDER, TITLE_WORDS_MAX, create_collections, split_utf8
+from .milvus_client import (MilvusLocation, _dim, _fence, _get_meta, _has_manifest, _in, _load, _meta_row, _now,
+                            _parts, _quote, _rpc, connect, is_milvus, parse_location)
+from .milvus_schema import DOCS, META, create_collections
+from .milvus_writer import MilvusWriter
 
-SCHEME = "milvus://"
+__all__ = ["MilvusStore", "MilvusWriter", "MilvusLocation", "is_milvus", "parse_location", "connect", "META"]
+
 FORMAT_VERSION = 1          # of this layout (milvus_schema.py), checked on open
-DEFAULT_PORT = 19530
-CONNECT_TIMEOUT_S = float(os.environ.get("RAG_MILVUS_TIMEOUT", "10"))
 LOCK_STALE_S = 600
 HEARTBEAT_S = 30
-BATCH = 500                 # rows per insert
-IDS_PER_FILTER = 1000       # values per `in [...]` filter
 QUERY_LIMIT = 16_384        # Milvus's cap on one query's rows
 FLUSH_ROWS = 20_000         # optimize() seals segments after this many new chunks
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
 _CHUNK_FIELDS = ["chunk_id", "doc_id", "ord", "text", "start", "end", "sentences"]
 _DOC_FIELDS = ["doc_id", "title", "date", "outlet", "url", "source_path", "content_hash", "chunks", "chars"]
-
-
-@dataclass(frozen=True)
-class MilvusLocation:
-    host: str
-    port: int
-    collection: str
-
-    @property
-    def uri(self) -> str:
-        return f"{SCHEME}{self.host}:{self.port}/{self.collection}"
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
-
-
-def is_milvus(location: object) -> bool:
-    """Whether ``location`` names a Milvus collection rather than a folder.
-
-    >>> is_milvus("milvus://127.0.0.1:19530/seeds"), is_milvus("indexes/seeds")
-    (True, False)
-    """
-    return isinstance(location, str) and location.startswith(SCHEME)
-
-
-def parse_location(location: str) -> MilvusLocation:
-    """``milvus://HOST[:PORT]/COLLECTION`` -> its parts; ValueError names what is wrong.
-
-    >>> parse_location("milvus://127.0.0.1:19531/seeds")
-    MilvusLocation(host='127.0.0.1', port=19531, collection='seeds')
-    >>> parse_location("milvus://db.example/news").port
-    19530
-    """
-    if not is_milvus(location):
-        raise ValueError(f"not a Milvus location: {location!r}; expected milvus://HOST:PORT/COLLECTION")
-    rest = location[len(SCHEME):]
-    address, _, collection = rest.partition("/")
-    host, _, port = address.rpartition(":") if ":" in address else (address, "", "")
-    if not host or not collection:
-        raise ValueError(f"{location!r} lacks a host or a collection; expected milvus://HOST:PORT/COLLECTION")
-    if port and not port.isdigit():
-        raise ValueError(f"{location!r} has port {port!r}, not a number; expected milvus://HOST:PORT/COLLECTION")
-    if not _NAME.fullmatch(collection):
-        raise ValueError(f"collection name {collection!r} in {location!r} must be letters, digits and _ "
-                         "(not starting with a digit, at most 200)")
-    return MilvusLocation(host, int(port) if port else DEFAULT_PORT, collection)
-
-
-def _pymilvus():
-    try:
-        import pymilvus
-    except ImportError as e:
-        raise RagError("Milvus indexes need pymilvus: pip install -e '.[milvus]' (or pip install pymilvus)") from e
-    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # its RPC errors reach the user as one RagError line
-    return pymilvus
-
-
-def connect(where: MilvusLocation):
-    """A MilvusClient for ``where``; a server that is down or unreachable is a RagError naming the address."""
-    pymilvus = _pymilvus()
-    try:
-        client = pymilvus.MilvusClient(uri=f"http://{where.address}", token=os.environ.get("MILVUS_TOKEN", ""),
-                                       timeout=CONNECT_TIMEOUT_S)
-        client.get_server_version()
-    except Exception as e:  # noqa: BLE001 - pymilvus raises many kinds; all mean "cannot use this server"
-        raise RagError(f"cannot reach Milvus at {where.address} ({_reason(e)}); start the server or check "
-                       f"the address in {where.uri}") from None
-    return client
-
-
-def _reason(e: Exception) -> str:
-    text = getattr(e, "message", "") or str(e) or type(e).__name__
-    return " ".join(text.split())[:160]
-
-
-def _quote(value: str) -> str:
-    """A string literal for a Milvus filter.
-
-    >>> _quote('a"b')
-    '"a\\\\"b"'
-    """
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _in(field: str, values: Sequence[str]) -> str:
-    return f"{field} in [{', '.join(map(_quote, values))}]"
-
-
-def _parts(values: Sequence, size: int = IDS_PER_FILTER) -> Iterator[Sequence]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class MilvusStore:
@@ -481,160 +382,6 @@ class MilvusStore:
             return []
         expr = " and ".join(where + ["part == 0"])
         return sorted(r["doc_id"] for r in self._query(self._docs, expr, ["doc_id"], self._state()))[:limit]
-
-
-class MilvusWriter:
-    """Puts and removes of one writer; rows are written at generation ``gen`` and shown at ``commit``."""
-
-    def __init__(self, store: MilvusStore, gen: int, token: dict):
-        self.store = store
-        self.gen = gen
-        self._token = token
-        self._removed: dict[str, None] = {}        # committed documents to drop at commit
-        self._pending: dict[str, tuple[int, int]] = {}  # documents written at self.gen -> (chunks, tokens)
-        self._delta = [0, 0, 0]                    # documents, chunks, tokens
-        self._changed = False
-
-    def put(self, document: Document, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        dim = self.store.embedding.dim
-        if vectors.shape != (len(chunks), dim):
-            raise ValueError(f"expected vectors of shape ({len(chunks)}, {dim}), got {vectors.shape}")
-        if any(c.doc_id != document.doc_id for c in chunks):
-            raise ValueError(f"every chunk of document {document.doc_id!r} must carry its doc_id")
-        self.remove([document.doc_id])
-        rows, tokens = [], 0
-        vectors = np.asarray(vectors, dtype=np.float32)
-        for n, (c, v) in enumerate(zip(chunks, vectors)):
-            terms, tfs, length = bm25.term_counts(embedding_text(document.title, c.text))
-            tokens += length
-            rows.append({"chunk_id": c.chunk_id, "doc_id": c.doc_id, "ord": n, "text": c.text,
-                         "start": c.span.start, "end": c.span.end,
-                         "sentences": json.dumps([[s.start, s.end] for s in c.sentences]),
-                         "terms": terms, "tfs": tfs, "length": length, "gen": self.gen, "vector": v.tolist()})
-        from ..support import content_tokens
-
-        title_words = sorted({w[:bm25.TERM_CHARS] for w in content_tokens(document.title)})[:TITLE_WORDS_MAX]
-        pieces = split_utf8(document.text)
-        docs = [{"doc_id": document.doc_id, "part": i, "parts": len(pieces), "text": piece, "title": document.title,
-                 "date": document.date, "outlet": document.outlet, "outlet_lc": document.outlet.lower(),
-                 "url": document.url, "source_path": document.source_path, "content_hash": document.content_hash,
-                 "chunks": len(chunks), "chars": len(document.text), "tokens": tokens, "gen": self.gen,
-                 "title_words": title_words, "placeholder": PLACEHOLDER} for i, piece in enumerate(pieces)]
-        self._pending[document.doc_id] = (len(chunks), tokens)  # first, so a failed insert is cleaned up
-        for start in range(0, len(rows), BATCH):
-            self.store._rpc("insert", collection_name=self.store._chunks, data=rows[start:start + BATCH])
-        self.store._unflushed += len(rows)
-        self.store._rpc("insert", collection_name=self.store._docs, data=docs)
-        self._delta = [self._delta[0] + 1, self._delta[1] + len(chunks), self._delta[2] + tokens]
-        self._changed = True
-        self.store._heartbeat(self._token)
-
-    def remove(self, doc_ids: Iterable[str]) -> list[str]:
-        ids = list(dict.fromkeys(doc_ids))
-        gone: list[str] = []
-        pending = [d for d in ids if d in self._pending]
-        for part in _parts(pending):
-            self.store._delete_rows(f"{_in('doc_id', part)} and gen == {self.gen}")
-        for d in pending:
-            chunks, tokens = self._pending.pop(d)
-            self._delta = [self._delta[0] - 1, self._delta[1] - chunks, self._delta[2] - tokens]
-            gone.append(d)
-        committed = [d for d in ids if d not in self._removed]
-        rows = self.store._doc_rows(committed, ["doc_id", "chunks", "tokens"], self.store._state())
-        for r in rows:
-            self._removed[r["doc_id"]] = None
-            self._delta = [self._delta[0] - 1, self._delta[1] - r["chunks"], self._delta[2] - r["tokens"]]
-            if r["doc_id"] not in gone:
-                gone.append(r["doc_id"])
-        if gone:
-            self._changed = True
-        order = {d: n for n, d in enumerate(ids)}
-        return sorted(gone, key=order.__getitem__)
-
-    def commit(self) -> None:
-        """Show everything written so far at once (one upsert of the state row); the writer stays open."""
-        if not self._changed:
-            return
-        store = self.store
-        state = store._state()
-        state.update(ts=_fence(store._client, store.where), generation=self.gen, updated_at=_now(), documents=int(state["documents"]) + self._delta[0],
-                     chunks=int(state["chunks"]) + self._delta[1], tokens=int(state["tokens"]) + self._delta[2],
-                     removing={"upto": self.gen - 1, "doc_ids": list(self._removed)} if self._removed else None)
-        store._put_meta("state", state)        # the switch
-        store._finish_removal(state)
-        self.gen += 1
-        self._removed.clear()
-        self._pending.clear()
-        self._delta = [0, 0, 0]
-        self._changed = False
-
-
-# ---- helpers ---------------------------------------------------------------------------------------------
-def _rpc(client, where: MilvusLocation, method: str, _call=None, **kwargs):
-    """Call ``client.method(**kwargs)`` (or ``_call()``); a server error becomes a RagError naming the address."""
-    try:
-        return _call() if _call is not None else getattr(client, method)(**kwargs)
-    except RagError:
-        raise
-    except Exception as e:  # noqa: BLE001 - pymilvus and grpc errors
-        if type(e).__module__.startswith(("pymilvus", "grpc")):
-            raise RagError(f"Milvus at {where.address} failed in {method} ({_reason(e)}); check that the server "
-                           f"is up and that {where.uri} is the right index") from None
-        raise
-
-
-def _last_write_ts(client, collection: str) -> int:
-    """The server timestamp of this client's last write to ``collection`` (0 when unknown).
-
-    pymilvus keeps it for its "Session" consistency; it is read from there (not a public API: 0 if that
-    moves, and readers then fall back to "Strong", which is correct but waits ~200 ms a call)."""
-    try:
-        from pymilvus.client import ts_utils
-
-        return int(ts_utils.get_collection_ts(collection, client._get_connection().server_address, "") or 0)
-    except Exception:  # noqa: BLE001
-        return 0
-
-
-def _meta_row(key: str, value: dict) -> dict:
-    return {"key": key, "value": json.dumps(value, ensure_ascii=False), "placeholder": PLACEHOLDER}
-
-
-def _get_meta(client, where: MilvusLocation, key: str, consistency: str = "Session") -> str:
-    rows = _rpc(client, where, "get", collection_name=where.collection + META, ids=[key], output_fields=["value"],
-                consistency_level=consistency)
-    return rows[0]["value"] if rows else ""
-
-
-def _dim(client, where: MilvusLocation) -> int:
-    """The vector dimension of an existing chunk collection (0 if it has no "vector" field)."""
-    described = _rpc(client, where, "describe_collection", collection_name=where.collection)
-    for field in described.get("fields", []):
-        if field.get("name") == "vector":
-            return int(field.get("params", {}).get("dim", 0))
-    return 0
-
-
-def _fence(client, where: MilvusLocation) -> int:
-    """A server timestamp later than every write this client made before (0 when unknown).
-
-    Milvus 2.3 reports no timestamp for deletes, so a write to the meta collection marks the point."""
-    _rpc(client, where, "upsert", collection_name=where.collection + META, data=[_meta_row("fence", {})])
-    return _last_write_ts(client, where.collection + META)
-
-
-def _has_manifest(client, where: MilvusLocation) -> bool:
-    if not _rpc(client, where, "has_collection", collection_name=where.collection + META):
-        return False
-    _load(client, where, where.collection + META)
-    return bool(_get_meta(client, where, "manifest", "Strong"))
-
-
-def _load(client, where: MilvusLocation, name: str) -> None:
-    """Load a collection into the server's memory unless it is (searches need it; a restart may release it)."""
-    state = _rpc(client, where, "get_load_state", collection_name=name)
-    if "Loaded" not in str(state.get("state", "")):
-        _rpc(client, where, "load_collection", collection_name=name)
 
 
 def _lock_alive(lock: dict) -> bool:
