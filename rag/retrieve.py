@@ -128,16 +128,17 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.settings = settings
+        self._info = store.info  # read once: what the index was built with
 
     def retrieve(self, question: str, k: int) -> list[Passage]:
         """The k best chunks for the question, best first; ``score`` is the dense cosine similarity."""
         if k <= 0:
             raise ValueError(f"top_k must be > 0, got {k}")
         vector = self.embedder.embed_batch([question])
-        dim = self.store.info.embedding.dim
+        dim = self._info.embedding.dim
         if vector.shape[1] != dim:
             raise IndexIncompatible(
-                f"the embedder gives {vector.shape[1]}-dim vectors but index {self.store.info.location} holds "
+                f"the embedder gives {vector.shape[1]}-dim vectors but index {self._info.location} holds "
                 f"{dim}-dim ones; use the embedding model the index was built with"
             )
         depth = max(self.settings.candidates, k)
