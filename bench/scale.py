@@ -330,15 +330,32 @@ def serve(index: str, questions_file: str, real: bool) -> dict:
     return out
 
 
-def run(n_chunks: int, real: bool, keep: bool, n_questions: int) -> dict:
+def reuse(work: Path) -> dict:
+    """An index left by an earlier (interrupted) run: only its dense structure is built here."""
+    from rag.store import open_store
+
+    store = open_store(work)
+    t = time.perf_counter()
+    store.optimize(progress=lambda stage, d, total: print(f"  {stage} {d:,}/{total:,}", file=sys.stderr))
+    info = store.info
+    store.close()
+    return {"chunks": info.chunks, "documents": info.documents, "dense_build_s": time.perf_counter() - t,
+            "reused": True}
+
+
+def run(n_chunks: int, real: bool, keep: bool, n_questions: int, reused: bool = False) -> dict:
     name = f"{n_chunks}{'-real' if real else ''}"
     work = OUT / f"index-{name}"
-    shutil.rmtree(work, ignore_errors=True)
+    if not reused:
+        shutil.rmtree(work, ignore_errors=True)
     work.parent.mkdir(parents=True, exist_ok=True)
     corpus = Corpus(seed=0)
     result: dict = {"chunks_target": n_chunks, "real_embeddings": real, "machine": f"{cpu_model()}, {os.cpu_count()} cores",
                     "command": " ".join(["bench/scale.py", *sys.argv[1:]]), "date": time.strftime("%Y-%m-%d")}
-    if real:
+    if reused:
+        result["ingest"] = reuse(work)
+        embedder = HashedEmbedder()
+    elif real:
         result["ingest"], embedder = build_real(work, n_chunks, corpus)
     else:
         embedder = HashedEmbedder()
@@ -373,6 +390,8 @@ def table(results: list[dict]) -> str:
 
     def ingest_row(r: dict) -> str:
         i = r["ingest"]
+        if i.get("reused"):
+            return f"not measured (index left by an interrupted run; dense build {i['dense_build_s']:.0f} s)"
         if r["real_embeddings"]:
             return (f"{i['end_to_end_chunks_per_s']:.0f} end to end (embedding {i['embed_chunks_per_s']:.0f}; "
                     f"the rest {i['chunks'] / i['other_s']:.0f})")
@@ -414,12 +433,14 @@ def main() -> int:
     p.add_argument("--real", action="store_true", help="real embeddings through rag ingest (slow: ~50 chunks/s)")
     p.add_argument("--questions", type=int, default=200)
     p.add_argument("--keep", action="store_true", help="keep the index folders in runs/scale/")
+    p.add_argument("--reuse", action="store_true",
+                   help="measure the index an interrupted run left in runs/scale/index-N (its commits are kept)")
     p.add_argument("--table", nargs="+", metavar="RUN.json", help="print the table of saved runs and exit")
     args = p.parse_args()
     if args.table:
         print(table([json.loads(Path(f).read_text()) for f in args.table]))
         return 0
-    results = [run(n, args.real, args.keep, args.questions) for n in args.chunks]
+    results = [run(n, args.real, args.keep or args.reuse, args.questions, args.reuse) for n in args.chunks]
     print(f"\n{results[0]['machine']}; {results[0]['command']}\n")
     print(table(results))
     return 0
