@@ -1,6 +1,8 @@
 """The words BM25 matches on: chunks are indexed (rag/store/fulltext.py) and questions searched with these."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .support import STOPWORDS, stem, tokens
 
 
@@ -10,4 +12,9 @@ def bm25_tokens(text: str) -> list[str]:
     >>> bm25_tokens("The Moscow Times reported talks")
     ['moscow', 'tim', 'talk']
     """
-    return [stem(t) for t in tokens(text) if t not in STOPWORDS]
+    return [t for t in map(_term, tokens(text)) if t]
+
+
+@lru_cache(maxsize=200_000)  # a word is stemmed once (ingest at 10^6 chunks tokenizes ~10^8 words)
+def _term(word: str) -> str:
+    return "" if word in STOPWORDS else stem(word)

@@ -90,19 +90,35 @@ def metadata_matches(question: str, documents: Iterable[Described]) -> list[str]
     return out
 
 
-def collapse_duplicates(order: Sequence[Hashable], token_sets, threshold: float) -> list:
-    """Drop items whose words overlap an earlier kept item's by at least ``threshold`` (Jaccard);
-    ``token_sets[item]`` is an item's set of words.
+def collapse_duplicates(order: Sequence[Hashable], token_sets, threshold: float, limit: int | None = None) -> list:
+    """Drop items whose words overlap an earlier kept item's by at least ``threshold`` (Jaccard), stopping
+    once ``limit`` are kept; ``token_sets[item]`` is an item's set of words (looked up only for items reached).
 
     >>> collapse_duplicates([0, 1, 2], [{"a", "b"}, {"a", "b"}, {"c"}], 0.8)
     [0, 2]
+    >>> collapse_duplicates([0, 1, 2], [{"a", "b"}, {"a", "b"}, {"c"}], 0.8, limit=1)
+    [0]
     """
     kept: list = []
     for i in order:
+        if limit is not None and len(kept) >= limit:
+            break
         s = token_sets[i]
         if all(len(s & token_sets[j]) / max(len(s | token_sets[j]), 1) < threshold for j in kept):
             kept.append(i)
     return kept
+
+
+class _TokenSets(dict):
+    """chunk id -> its set of BM25 words, computed on first use."""
+
+    def __init__(self, chunks: dict):
+        super().__init__()
+        self.chunks = chunks
+
+    def __missing__(self, chunk_id: str) -> set[str]:
+        words = self[chunk_id] = set(bm25_tokens(self.chunks[chunk_id].text))
+        return words
 
 
 class Retriever:
@@ -112,16 +128,17 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.settings = settings
+        self._info = store.info  # read once: what the index was built with
 
     def retrieve(self, question: str, k: int) -> list[Passage]:
         """The k best chunks for the question, best first; ``score`` is the dense cosine similarity."""
         if k <= 0:
             raise ValueError(f"top_k must be > 0, got {k}")
         vector = self.embedder.embed_batch([question])
-        dim = self.store.info.embedding.dim
+        dim = self._info.embedding.dim
         if vector.shape[1] != dim:
             raise IndexIncompatible(
-                f"the embedder gives {vector.shape[1]}-dim vectors but index {self.store.info.location} holds "
+                f"the embedder gives {vector.shape[1]}-dim vectors but index {self._info.location} holds "
                 f"{dim}-dim ones; use the embedding model the index was built with"
             )
         depth = max(self.settings.candidates, k)
@@ -141,8 +158,7 @@ class Retriever:
         if self.settings.mode != "bm25":
             rankings.append(dense)
         fused = [c for c, _ in rrf(rankings, self.settings.rrf_k) if c in chunks] or dense
-        token_sets = {c: set(bm25_tokens(chunks[c].text)) for c in fused}
-        order = collapse_duplicates(fused, token_sets, self.settings.duplicate_jaccard)[:k]
+        order = collapse_duplicates(fused, _TokenSets(chunks), self.settings.duplicate_jaccard, limit=k)
         if not order:
             return []
         cosine = self.store.get_vectors(order) @ vector[0]

@@ -371,3 +371,36 @@ def test_an_answer_without_the_name_asked_for_abstains(tmp_path):
     engine.llm.replies[:] = ["He is China's second highest ranking military official [1]."]
     other = engine.ask("What rank does the Chinese official Putin spoke to in a televised conference hold?")
     assert not other.abstained, other.abstain_reason
+
+
+def test_warm_up_reads_at_most_the_sentences_asked_for(seeds_index):
+    from rag.engine import _article_sentences
+    from rag.store import open_store
+
+    store = open_store(seeds_index)
+    every = _article_sentences(store, 10_000, page=2)  # read two articles at a time
+    assert len(every) == len(set(every)) > 50
+    assert _article_sentences(store, 7) == every[:7]
+    engine = make_engine(seeds_index, FakeEmbedder(), ["x"])
+    engine.warm_up(sentences=10)
+    assert len(engine.vectors) == 11  # "warm up" and ten sentences
+
+
+def test_warm_up_in_the_background_answers_meanwhile(seeds_index):
+    import threading
+
+    release = threading.Event()
+
+    class Slow(FakeEmbedder):
+        def embed_batch(self, texts):
+            if len(texts) > 1:  # the warm-up's batches of article sentences wait
+                release.wait(10)
+            return super().embed_batch(texts)
+
+    engine = make_engine(seeds_index, Slow(), ["The articles do not say."])
+    thread = engine.warm_up_in_background()
+    assert thread.daemon and thread.is_alive()
+    assert engine.retrieve(QUESTION)  # served while the warm-up waits
+    release.set()
+    thread.join(10)
+    assert not thread.is_alive() and len(engine.vectors) > 50

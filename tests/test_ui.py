@@ -447,7 +447,9 @@ def test_serve_warns_when_not_bound_to_localhost(monkeypatch, capsys, engines):
 
     opened = []
     monkeypatch.setattr(rag.engine, "open_engine", lambda *a, **k: opened.append(k) or engines.base)
-    monkeypatch.setattr(Engine, "warm_up", lambda engine: None)
+    warmed = []
+    monkeypatch.setattr(Engine, "warm_up_in_background", lambda engine: warmed.append(engine))
+    monkeypatch.setattr(Engine, "warm_up", lambda engine: pytest.fail("the page must not wait for the warm-up"))
     launched = []
     monkeypatch.setattr(ui_app, "launch", lambda app, host, port: launched.append((host, port)))
     assert ui_app.serve("idx", model="fast", host="0.0.0.0", port=9999) == 0
@@ -456,3 +458,4 @@ def test_serve_warns_when_not_bound_to_localhost(monkeypatch, capsys, engines):
     assert "warning" not in capsys.readouterr().err
     assert launched == [("0.0.0.0", 9999), ("127.0.0.1", 7860)]
     assert opened == [{"top_k": 5, "max_tokens": 200}, {"top_k": 3, "max_tokens": 120}]
+    assert warmed == [engines.base, engines.base]

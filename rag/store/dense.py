@@ -98,6 +98,9 @@ class DenseIndex:
         if self.delta_ids is None:
             self.delta_ids = np.zeros(0, dtype=np.int64)
             self.delta_vectors = np.zeros((0, self.dim), dtype=np.float32)
+        self._delta = _faiss().IndexIDMap2(_faiss().IndexFlatIP(self.dim))  # exact; SIMD without BLAS for few queries
+        if len(self.delta_ids):
+            self._delta.add_with_ids(np.ascontiguousarray(self.delta_vectors, dtype=np.float32), self.delta_ids)
 
     @property
     def size(self) -> int:
@@ -114,9 +117,8 @@ class DenseIndex:
                 scores = 1.0 - scores / 2.0  # squared L2 between unit vectors -> cosine
             for row, (s_row, i_row) in enumerate(zip(scores, ids)):
                 out[row] = [(int(i), float(s)) for i, s in zip(i_row, s_row) if i >= 0]
-        if len(self.delta_ids):
-            scores = queries @ self.delta_vectors.T
-            for row, s_row in enumerate(scores):
-                top = np.argsort(-s_row, kind="stable")[:k]
-                out[row].extend((int(self.delta_ids[i]), float(s_row[i])) for i in top)
+        if self._delta.ntotal:
+            scores, ids = self._delta.search(queries, min(k, self._delta.ntotal))
+            for row, (s_row, i_row) in enumerate(zip(scores, ids)):
+                out[row].extend((int(i), float(s)) for i, s in zip(i_row, s_row) if i >= 0)
         return [sorted(hits, key=lambda h: -h[1])[:k] for hits in out]

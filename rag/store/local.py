@@ -20,6 +20,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -55,6 +56,7 @@ class LocalStore:
         self.embedding = embedding
         self.chunker = chunker
         self._db = _connect(path / DB)
+        self._read_lock = threading.RLock()
         self._fulltext = FullText(path / FULLTEXT)
         self._dense_cache: dense.DenseIndex | None = None  # loaded on first search
         if self._meta_int("fulltext_pending"):
@@ -77,8 +79,8 @@ class LocalStore:
         db.executescript(SCHEMA)
         now = _now()
         with _transaction(db):
-            _set_meta(db, generation=0, created_at=now, updated_at=now, dense_file="", dense_upto=0,
-                      fulltext_pending=0)
+            _set_meta(db, generation=0, created_at=now, updated_at=now, dense_file="", dense_upto=0, dense_count=0,
+                      fulltext_pending=0, documents=0, chunks=0)
         db.close()
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "created_at": now,
                     "embedding": asdict(embedding), "chunker": chunker.to_dict(),
@@ -107,9 +109,10 @@ class LocalStore:
             raise IndexCorrupt(f"index {path} is damaged ({e}); rebuild it with rag ingest") from e
 
     def _dense(self) -> dense.DenseIndex:
-        if self._dense_cache is None:
-            self._dense_cache = self._load_dense()
-        return self._dense_cache
+        with self._read_lock:
+            if self._dense_cache is None:
+                self._dense_cache = self._load_dense()
+            return self._dense_cache
 
     def _load_dense(self) -> dense.DenseIndex:
         name = self._meta("dense_file")
@@ -129,10 +132,13 @@ class LocalStore:
     # ---- the manifest ---------------------------------------------------------------------------------
     @property
     def info(self) -> StoreInfo:
-        docs, chunks = self._db.execute(
-            "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)").fetchone()
+        meta = dict(self._query("SELECT key, value FROM meta"))
+        if "documents" in meta:
+            docs, chunks = int(meta["documents"]), int(meta["chunks"])
+        else:  # an index written before the counters were kept
+            docs, chunks = self._query("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)")[0]
         return StoreInfo(str(self.path), FORMAT, FORMAT_VERSION, self.embedding, self.chunker,
-                         self._meta_int("generation"), docs, chunks, self._meta("created_at"), self._meta("updated_at"))
+                         int(meta.get("generation", 0)), docs, chunks, meta.get("created_at", ""), meta.get("updated_at", ""))
 
     def close(self) -> None:
         self._db.close()
@@ -191,9 +197,8 @@ class LocalStore:
     def optimize(self, progress: StoreProgress | None = None) -> None:
         """Rebuild the FAISS file when the exact delta or the removed share has grown too large."""
         upto = self._meta_int("dense_upto")
-        base_n, delta_n = self._db.execute(
-            "SELECT (SELECT count(*) FROM chunks WHERE id <= ?), (SELECT count(*) FROM chunks WHERE id > ?)",
-            (upto, upto)).fetchone()
+        base_n = self._meta_int("dense_count")
+        delta_n = self._db.execute("SELECT count(*) FROM chunks WHERE id > ?", (upto,)).fetchone()[0]
         stale = self._db.execute("SELECT count(*) FROM dense_stale").fetchone()[0]
         if delta_n <= DELTA_MAX and stale <= STALE_MAX * max(base_n, 1):
             return
@@ -202,7 +207,7 @@ class LocalStore:
 
     def _rebuild_dense(self, progress: StoreProgress | None) -> None:
         upto = self._db.execute("SELECT coalesce(max(id), 0) FROM chunks").fetchone()[0]
-        n = self._db.execute("SELECT count(*) FROM chunks WHERE id <= ?", (upto,)).fetchone()[0]
+        n = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         ids = np.zeros(n, dtype=np.int64)
         vectors = np.zeros((n, self.embedding.dim), dtype=np.float32)
         for row, (i, blob) in enumerate(self._db.execute("SELECT id, vector FROM chunks WHERE id <= ? ORDER BY id",
@@ -220,7 +225,7 @@ class LocalStore:
         dense.write(index, tmp)
         _fsync_replace(tmp, self.path / name)
         with _transaction(self._db):
-            _set_meta(self._db, dense_file=name, dense_upto=upto)
+            _set_meta(self._db, dense_file=name, dense_upto=upto, dense_count=n)
             self._db.execute("DELETE FROM dense_stale WHERE id <= ?", (upto,))
         self._dense_cache = None
         self._remove_stale_files(keep={name})
@@ -248,8 +253,8 @@ class LocalStore:
             f"SELECT {DOC_COLUMNS} FROM documents WHERE doc_id IN ({{}})", doc_ids)}
 
     def list_documents(self, offset: int = 0, limit: int | None = None) -> list[DocumentInfo]:
-        rows = self._db.execute(f"SELECT {DOC_COLUMNS} FROM documents ORDER BY doc_id LIMIT ? OFFSET ?",
-                                (-1 if limit is None else limit, offset))
+        rows = self._query(f"SELECT {DOC_COLUMNS} FROM documents ORDER BY doc_id LIMIT ? OFFSET ?",
+                           (-1 if limit is None else limit, offset))
         return [DocumentInfo(*r) for r in rows]
 
     def get_chunks(self, chunk_ids: Iterable[str]) -> dict[str, Chunk]:
@@ -257,7 +262,7 @@ class LocalStore:
             f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE chunk_id IN ({{}})", chunk_ids))}
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
-        return [_chunk(r) for r in self._db.execute(
+        return [_chunk(r) for r in self._query(
             f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE doc_id = ? ORDER BY ord", (doc_id,))]
 
     def get_vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
@@ -273,7 +278,7 @@ class LocalStore:
             raise IndexIncompatible(
                 f"the query vectors have shape {vectors.shape} but index {self.path} holds "
                 f"{self.embedding.dim}-dim ones; use the embedding model the index was built with")
-        stale = self._db.execute("SELECT count(*) FROM dense_stale").fetchone()[0]
+        stale = self._query("SELECT count(*) FROM dense_stale")[0][0]
         found = self._dense().search(vectors, k + min(stale, 4 * k) if k > 0 else 0)
         return [self._hits(hits)[:k] for hits in found]
 
@@ -303,20 +308,24 @@ class LocalStore:
         if not where:
             return []
         sql = f"SELECT doc_id FROM documents WHERE {' AND '.join(where)} ORDER BY doc_id LIMIT ?"
-        return [r[0] for r in self._db.execute(sql, (*args, limit))]
+        return [r[0] for r in self._query(sql, (*args, limit))]
 
     # ---- helpers -------------------------------------------------------------------------------------
+    def _query(self, sql: str, args: Sequence = ()) -> list[tuple]:
+        with self._read_lock:  # one connection shared by the page's threads
+            return self._db.execute(sql, args).fetchall()
+
     def _select_in(self, sql: str, values: Iterable) -> list[tuple]:
         values = list(dict.fromkeys(values))
         out: list[tuple] = []
         for start in range(0, len(values), SQL_VARS):
             part = values[start:start + SQL_VARS]
-            out.extend(self._db.execute(sql.format(",".join("?" * len(part))), part))
+            out.extend(self._query(sql.format(",".join("?" * len(part))), part))
         return out
 
     def _meta(self, key: str) -> str:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return "" if row is None else row[0]
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else ""
 
     def _meta_int(self, key: str) -> int:
         return int(self._meta(key) or 0)
@@ -340,6 +349,7 @@ class LocalWriter:
             raise ValueError(f"every chunk of document {document.doc_id!r} must carry its doc_id")
         db = self.store._db
         self.remove([document.doc_id])
+        _add_meta(db, documents=1, chunks=len(chunks))
         db.execute(f"INSERT INTO documents ({DOC_COLUMNS}, text) VALUES (?,?,?,?,?,?,?,?,?,?)",
                    (document.doc_id, document.title, document.date, document.outlet, document.url,
                     document.source_path, document.content_hash, len(chunks), len(document.text), document.text))
@@ -358,9 +368,11 @@ class LocalWriter:
 
     def remove(self, doc_ids: Iterable[str]) -> list[str]:
         db = self.store._db
-        gone = [r[0] for r in self.store._select_in("SELECT doc_id FROM documents WHERE doc_id IN ({})", doc_ids)]
+        found = self.store._select_in("SELECT doc_id, chunks FROM documents WHERE doc_id IN ({})", doc_ids)
+        gone = [r[0] for r in found]
         if not gone:
             return []
+        _add_meta(db, documents=-len(gone), chunks=-sum(r[1] for r in found))
         upto = self.store._meta_int("dense_upto")
         for part in _parts(gone):
             marks = ",".join("?" * len(part))
@@ -416,6 +428,11 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
 def _set_meta(db: sqlite3.Connection, **values) -> None:
     db.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                    [(k, str(v)) for k, v in values.items()])
+
+
+def _add_meta(db: sqlite3.Connection, **deltas: int) -> None:
+    db.executemany("UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = ?",
+                   [(d, k) for k, d in deltas.items()])
 
 
 def read_manifest(path: Path) -> dict:
