@@ -9,6 +9,12 @@ corpus into a fresh folder index (real embedder; the time is mostly embedding), 
 both stores for every question (vectors of the questions cached first, so the times are the stores' and the
 fusion's) in dense, bm25 and hybrid mode, and check that both return the same passages. With --eval GOLD...,
 also score retrieval on each gold file with the eval harness (`rag eval --retrieval-only`) on both stores.
+
+    nice -n 15 .venv/bin/python bench/milvus.py --scale 100000
+
+stores bench/scale.py's synthetic corpus (bench/corpus.py, same seed) of that many chunks in a folder index and
+in Milvus through the same writer code (its hashed random-projection vectors: storage is timed, not a model),
+then times retrieval on both for 200 of its questions.
 """
 from __future__ import annotations
 
@@ -97,6 +103,34 @@ def retrieval_metrics(gold: Path, location: str, out: Path) -> dict:
     return {k: v for k, v in metrics.items() if k.startswith("retrieval_")}
 
 
+def run_scale(n_chunks: int, uri: str, work: Path, n_questions: int = 200) -> dict:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from corpus import Corpus
+    from scale import HashedEmbedder, build_hashed, make_questions
+
+    embedder = HashedEmbedder()
+    out: dict = {"chunks": n_chunks, "milvus": uri}
+    folder = work / "folder"
+    out["folder_store"] = build_hashed(folder, n_chunks, embedder, Corpus())
+    MilvusStore.drop(uri)
+    out["milvus_store"] = build_hashed(uri, n_chunks, embedder, Corpus())
+    print(out, file=sys.stderr)
+    qs = make_questions(folder, n_questions)
+    cached = CachedEmbedder(embedder)
+    cached.embed_batch(qs)
+    for mode in ("dense", "bm25", "hybrid"):
+        ft, ff = timed_retrieval(folder, cached, qs, mode)
+        mt, mf = timed_retrieval(uri, cached, qs, mode)
+        out[f"retrieve_{mode}"] = {
+            "folder_p50_ms": round(1000 * statistics.median(ft), 1), "folder_p95_ms": round(1000 * pct(ft, 0.95), 1),
+            "milvus_p50_ms": round(1000 * statistics.median(mt), 1), "milvus_p95_ms": round(1000 * pct(mt, 0.95), 1),
+            "same_passages": sum(a == b for a, b in zip(ff, mf)),
+            "same_documents": sum({c.split(":")[0] for c in a} == {c.split(":")[0] for c in b} for a, b in zip(ff, mf)),
+            "questions": len(qs)}
+        print(mode, out[f"retrieve_{mode}"], file=sys.stderr)
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", type=Path, default=ROOT / "seeds")
@@ -105,14 +139,17 @@ def main() -> int:
     p.add_argument("--out", type=Path, help="write the results as JSON here")
     p.add_argument("--eval", type=Path, nargs="*", default=[], metavar="GOLD",
                    help="gold files to score retrieval on with both stores (e.g. eval/gold/seeds.jsonl)")
+    p.add_argument("--scale", type=int, metavar="CHUNKS", help="bench/scale.py's synthetic corpus instead")
     args = p.parse_args()
+    go = (lambda uri, work: run_scale(args.scale, uri, work)) if args.scale else \
+        (lambda uri, work: run(args.corpus, args.questions, uri, work, args.eval))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.milvus:
-            result = run(args.corpus, args.questions, args.milvus, work, args.eval)
+            result = go(args.milvus, work)
         else:
             with embedded_milvus(work / "milvus") as server:
-                result = run(args.corpus, args.questions, server.uri("bench"), work, args.eval)
+                result = go(server.uri("bench"), work)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
