@@ -1,7 +1,7 @@
 """Milvus against the index folder: ingest rate, copy rate and retrieval latency on the same corpus.
 
-    nice -n 15 .venv/bin/python bench/milvus.py                       # seeds/, the dev questions, embedded server
-    nice -n 15 .venv/bin/python bench/milvus.py --corpus big.jsonl --questions q.jsonl --milvus milvus://h:19530/x
+    nice -n 15 .venv/bin/python bench/milvus_vs_folder.py                       # seeds/, the dev questions, embedded server
+    nice -n 15 .venv/bin/python bench/milvus_vs_folder.py --corpus big.jsonl --questions q.jsonl --milvus milvus://h:19530/x
 
 Starts the embedded Milvus server (rag/store/milvus_embedded.py) unless --milvus names one. Steps: ingest the
 corpus into a fresh folder index (real embedder; the time is mostly embedding), copy it to Milvus with
@@ -10,7 +10,7 @@ both stores for every question (vectors of the questions cached first, so the ti
 fusion's) in dense, bm25 and hybrid mode, and check that both return the same passages. With --eval GOLD...,
 also score retrieval on each gold file with the eval harness (`rag eval --retrieval-only`) on both stores.
 
-    nice -n 15 .venv/bin/python bench/milvus.py --scale 100000
+    nice -n 15 .venv/bin/python bench/milvus_vs_folder.py --scale 100000
 
 stores bench/scale.py's synthetic corpus (bench/corpus.py, same seed) of that many chunks in a folder index and
 in Milvus through the same writer code (its hashed random-projection vectors: storage is timed, not a model),
