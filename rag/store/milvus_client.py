@@ -92,8 +92,17 @@ def connect(where: MilvusLocation):
 
 
 def _reason(e: Exception) -> str:
-    text = getattr(e, "message", "") or str(e) or type(e).__name__
-    return " ".join(text.split())[:160]
+    """The server's message, short: Milvus puts a Go stack trace first and the cause last.
+
+    >>> class E(Exception): message = "stack trace: a.go:1 b.go:2 ... deny to write"
+    >>> _reason(E())
+    '... deny to write'
+    """
+    text = " ".join((getattr(e, "message", "") or str(e) or type(e).__name__).split())
+    if text.startswith("stack trace"):
+        text = text.rsplit(".go:", 1)[-1].split(" ", 1)[-1]
+    code = getattr(e, "code", None)
+    return (f"code {code}: " if isinstance(code, int) and code > 0 else "") + text[-200:]
 
 
 def _quote(value: str) -> str:

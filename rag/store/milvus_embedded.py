@@ -116,6 +116,8 @@ def embedded_milvus(data_dir: str | Path, port: int | None = None, niceness: int
     server.listen_port = port or free_port()
     for component in _COMPONENTS:
         server.config.set(f"{component}.ip", "127.0.0.1")
+    # a single-user server: no write back-pressure (on a starved machine its time-tick check refused inserts)
+    server.config.set("quotaAndLimits.enabled", "false")
     try:
         milvus.subprocess = _Subprocess(niceness)  # the package's Popen, plus nice and parent-death signal
         try:
