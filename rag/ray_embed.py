@@ -103,7 +103,8 @@ class RayEmbedder:
         ray = self._connect()
         cpus = int(ray.cluster_resources().get("CPU", 1))
         actors = self._actors or max(1, min(cpus, -(-len(texts) // self.batch)))
-        data = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)])
+        blocks = max(1, min(-(-len(texts) // self.batch), 4 * actors))  # one block would feed one actor only
+        data = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)], override_num_blocks=blocks)
         out = data.map_batches(_EmbedActor, fn_constructor_kwargs={"path": str(self.inner.path),
                                                                     "batch_size": self.inner.batch_size,
                                                                     "threads": 1},
