@@ -99,13 +99,13 @@ def main(args) -> int:
         questions = load_gold(s.gold)
         started = time.perf_counter()
         if s.retrieval_only:
-            index, retrieve, ask, model_id, threshold = _retrieval_only(s)
+            store, retrieve, ask, model_id, threshold = _retrieval_only(s)
         else:
-            index, retrieve, ask, model_id, threshold = _full(s)
-        check_doc_ids(questions, index.documents.keys(), s.index)
+            store, retrieve, ask, model_id, threshold = _full(s)
+        check_doc_ids(questions, store.content_hashes({d for q in questions for d in q.doc_ids}), s.index)
         results = evaluate(questions, retrieve, ask, s.top_k)
-        summary = summarize(results, run_info(s, model_id, index.embedding.model_id, time.perf_counter() - started,
-                                              docs or "", threshold))
+        summary = summarize(results, run_info(s, model_id, store.info.embedding.model_id,
+                                              time.perf_counter() - started, docs or "", threshold))
     out = write_run(s.out, results, summary)
     print(render_summary(summary))
     print(f"wrote {out / 'results.jsonl'}, summary.json and summary.md", file=sys.stderr)
@@ -166,12 +166,12 @@ def _floors_entry(args) -> FloorsEntry | None:
 
 def _retrieval_only(s: Settings):
     from rag.embedding import SentenceTransformerEmbedder
-    from rag.index import Index
     from rag.retrieve import RetrievalSettings, Retriever
+    from rag.store import open_store
 
     embedder = SentenceTransformerEmbedder()
-    index = Index.open(s.index, expect_model_id=embedder.model_id)
-    return index, Retriever(index, embedder, RetrievalSettings(mode=s.retrieval)).retrieve, None, None, None
+    store = open_store(s.index, expect_model_id=embedder.model_id)
+    return store, Retriever(store, embedder, RetrievalSettings(mode=s.retrieval)).retrieve, None, None, None
 
 
 def _full(s: Settings):
@@ -181,7 +181,7 @@ def _full(s: Settings):
     engine = open_engine(s.index, s.model, top_k=s.top_k, max_tokens=s.max_tokens,
                          retrieval=RetrievalSettings(mode=s.retrieval), refusal_threshold=s.refusal_threshold)
     engine.warm_up()  # model loading is not answer latency
-    return engine.index, engine.retrieve, engine.ask, engine.model_id, engine.refusal_threshold
+    return engine.store, engine.retrieve, engine.ask, engine.model_id, engine.refusal_threshold
 
 
 def check_doc_ids(questions: Sequence[Question], indexed, index_name: str) -> None:

@@ -15,6 +15,8 @@ EPILOG = """examples:
   rag ask "Who is Xu Qiliang?" --index indexes/seeds --model fast --json
   rag list --index indexes/seeds
   rag remove 004_4f88f7a8625b6b03 --index indexes/seeds
+  rag upgrade --index indexes/old
+  rag migrate indexes/seeds --to milvus://127.0.0.1:19530/seeds
   rag models fetch quality fast
   rag serve --index indexes/seeds
   rag eval eval/gold/seeds.jsonl --index indexes/seeds --out runs/quality
@@ -40,9 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ingest", help="add articles (text, JSONL, HTML, RSS/Atom, WARC, PDF) to an index",
                        description=INGEST_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="examples:\n  rag ingest seeds/ more.jsonl --index indexes/seeds\n"
-                              "  rag ingest saved_pages/ feed.xml CC-NEWS-20231108.warc.gz report.pdf --index indexes/news")
+                              "  rag ingest saved_pages/ feed.xml CC-NEWS-20231108.warc.gz report.pdf --index indexes/news\n"
+                              "  rag ingest seeds/ --index milvus://127.0.0.1:19530/seeds --ray")
     s.add_argument("paths", nargs="+", help="files or folders (read recursively)")
-    s.add_argument("--index", required=True, help="index folder (created if missing)")
+    s.add_argument("--index", required=True, help="index folder or milvus://HOST:PORT/COLLECTION (created if missing)")
+    s.add_argument("--ray", action="store_true", help="embed through Ray Data: a local Ray for the run, or the "
+                   "cluster in $RAY_ADDRESS (needs the ray extra)")
     s.add_argument("--chunk-tokens", type=int, help="chunk size in embedding-model tokens (new index; default 200)")
     s.add_argument("--overlap-tokens", type=int, help="overlap between chunks in tokens (new index; default 40)")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -66,6 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("doc_ids", nargs="+")
     s.add_argument("--index", required=True)
     s.set_defaults(run=cmd_remove)
+
+    s = sub.add_parser("upgrade", help="convert an index of an older format in place, keeping its vectors",
+                       epilog="example: rag upgrade --index indexes/seeds")
+    s.add_argument("--index", required=True)
+    s.set_defaults(run=cmd_upgrade)
+
+    s = sub.add_parser("migrate", help="copy an index to another store (folder or Milvus) without re-embedding",
+                       epilog="examples:\n  rag migrate indexes/seeds --to milvus://127.0.0.1:19530/seeds\n"
+                              "  rag migrate milvus://127.0.0.1:19530/seeds --to indexes/seeds_copy",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("source", help="index folder or milvus://HOST:PORT/COLLECTION")
+    s.add_argument("--to", required=True, dest="destination", help="where to copy it (created when missing)")
+    s.set_defaults(run=cmd_migrate)
 
     s = sub.add_parser("models", help="fetch, list or verify the bundled LLMs",
                        epilog="example: rag models fetch quality fast")
@@ -132,7 +150,7 @@ def progress_bars():
     from tqdm import tqdm
 
     bars: dict[str, tqdm] = {}
-    labels = {"read": "reading", "embed": "embedding chunks"}
+    labels = {"read": "reading", "embed": "embedding chunks"}  # store stages are named by the store
 
     def update(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
@@ -160,8 +178,16 @@ def cmd_ingest(args) -> int:
         d = ChunkerSettings()
         settings = ChunkerSettings(d.chunk_tokens if args.chunk_tokens is None else args.chunk_tokens,
                                    d.overlap_tokens if args.overlap_tokens is None else args.overlap_tokens)
-    report = ingest(args.paths, args.index, SentenceTransformerEmbedder(), settings,
-                    progress=None if args.json else progress_bars())
+    embedder = SentenceTransformerEmbedder()
+    if args.ray:
+        from .ray_embed import RayEmbedder
+
+        embedder = RayEmbedder(embedder)
+    try:
+        report = ingest(args.paths, args.index, embedder, settings, progress=None if args.json else progress_bars())
+    finally:
+        if args.ray:
+            embedder.close()
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -234,19 +260,38 @@ def format_sources(answer, width: int = 100, snippet_chars: int = 400) -> str:
 
 
 def cmd_list(args) -> int:
-    from .index import Index
+    from .store import open_store
 
-    index = Index.open(args.index)
-    rows = [{"doc_id": d.doc_id, "title": d.title, "outlet": d.outlet, "date": d.date,
-             "chunks": index.count_chunks(d.doc_id), "chars": len(d.text),
-             "copies": [c.doc_id for c in d.copies]} for d in index.documents.values()]
+    store = open_store(args.index)
+    info = store.info
+    rows = ({"doc_id": d.doc_id, "title": d.title, "outlet": d.outlet, "date": d.date, "chunks": d.chunks,
+             "chars": d.chars, "copies": list(d.copies), "copy_of": d.copy_of}
+            for offset in range(0, info.documents, 1000) for d in store.list_documents(offset, 1000))
     if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(json.dumps(list(rows), indent=2, ensure_ascii=False))
     else:
-        print(f"{len(rows)} documents in {args.index} (embedding model {index.embedding.model_id})")
+        print(f"{info.documents} documents, {info.chunks} chunks in {args.index} "
+              f"(embedding model {info.embedding.model_id})")
         for r in rows:
             copies = f"  (copies folded in: {', '.join(r['copies'])})" if r['copies'] else ""
+            if r["copy_of"]:
+                copies = f"  (a copy of {r['copy_of']}, not indexed again)"
             print(f"  {r['doc_id']}  {r['chunks']} chunks  {r['title'] or '(untitled)'}  {r['outlet']}  {r['date']}{copies}")
+    return 0
+
+
+def cmd_upgrade(args) -> int:
+    from .store.upgrade import upgrade
+
+    report = upgrade(args.index, progress=progress_bars())
+    print(report)
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    from .migrate import migrate
+
+    print(migrate(args.source, args.destination, progress=progress_bars()))
     return 0
 
 

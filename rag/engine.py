@@ -11,8 +11,8 @@ from .cite import StreamFilter, resolve_markers, strip_markers
 from .embedding import CachedEmbedder, Embedder
 from .errors import BadQuestion
 from .evidence import Evidence, EvidenceSettings, chunk_sentences, select_evidence
-from .index import Index
 from .judge import Verdict, calibrated_threshold, check_threshold, decide, refused, verify_answer
+from .store import Store, open_store
 from .llm import LLM
 from .prompt import as_given, build_messages
 from .question import Question, analyse
@@ -24,7 +24,7 @@ from .types import Answer, Citation, Passage, Timings
 CALIBRATED = "calibrated"  # refusal_threshold: the threshold calibrated for the engine's model (rag/judge/verdict.py)
 MAX_QUESTION_CHARS = 2000
 NOT_FIRST = ("[",)  # an answer starts with words, not with a citation (replies of bare markers were answers lost)
-WARM_SENTENCES = 5_000  # article sentences embedded at warm-up (about 40 s on 2 cores); the rest on first use
+WARM_SENTENCES = 5_000  # article sentences embedded at warm-up (about 40 s on 2 cores, in the background); the rest on first use
 NOT_IN_ARTICLES = "Not in the articles: the indexed articles do not contain the answer to this question."
 
 
@@ -61,7 +61,7 @@ def check_question(question: object) -> str:
 class Engine:
     """Retrieval plus generation over one index. Thread-safe: one generation at a time."""
 
-    def __init__(self, index: Index, embedder: Embedder, llm: LLM, top_k: int = 5, max_tokens: int = 200,
+    def __init__(self, store: Store, embedder: Embedder, llm: LLM, top_k: int = 5, max_tokens: int = 200,
                  evidence: EvidenceSettings = EvidenceSettings(), retrieval: RetrievalSettings = RetrievalSettings(),
                  vectors: CachedEmbedder | None = None, refusal_threshold: float | None | str = CALIBRATED):
         """``refusal_threshold``: abstain when the model's own probability of replying "NOT FOUND" reaches it
@@ -71,7 +71,7 @@ class Engine:
             raise ValueError(f"top_k must be > 0, got {top_k}")
         if max_tokens <= 0:
             raise ValueError(f"max_tokens must be > 0, got {max_tokens}")
-        self.index = index
+        self.store = store
         self.embedder = embedder
         self.llm = llm
         self.top_k = top_k
@@ -83,31 +83,37 @@ class Engine:
                                   else check_threshold(refusal_threshold))
         # questions and article sentences, each embedded once (shared with engines for other models)
         self.vectors = CachedEmbedder(embedder) if vectors is None else vectors
-        self.retriever = Retriever(index, self.vectors, retrieval)
+        self.retriever = Retriever(store, self.vectors, retrieval)
         self.generate_lock = threading.Lock()
 
     def reload(self) -> None:
         """Re-read the index from disk (after an ingest or removal by anyone)."""
-        index = Index.open(self.index.path, expect_model_id=self.embedder.model_id)
+        store = open_store(self.store.info.location, expect_model_id=self.embedder.model_id)
         with self.generate_lock:
-            self.index = index
-            self.retriever = Retriever(index, self.vectors, self.retrieval)
+            self.store = store
+            self.retriever = Retriever(store, self.vectors, self.retrieval)
 
-    def warm_up(self) -> None:
-        """Load both models, embed the articles' sentences (up to WARM_SENTENCES) and evaluate the fixed
-        start of the prompt once, so its KV state is cached."""
-        sentences = list(dict.fromkeys(
-            text for chunk in self.index.chunks for _, text in chunk_sentences(chunk, self.index.documents[chunk.doc_id])
-        ))
-        self.vectors.embed_batch(["warm up", *sentences[:WARM_SENTENCES]])
+    def warm_up(self, sentences: int = WARM_SENTENCES) -> None:
+        """Load both models, evaluate the fixed start of the prompt once (so its KV state is cached) and embed
+        up to ``sentences`` article sentences, reading the articles a page at a time."""
+        self.vectors.embed_batch(["warm up"])
         warm = getattr(self.llm, "warm_up", None)
         if warm is not None:
             with self.generate_lock:
                 warm(build_messages("warm up", Evidence((), ())))
+        todo = _article_sentences(self.store, min(sentences, self.vectors.max_items))
+        for start in range(0, len(todo), 64):  # small batches: questions asked meanwhile interleave
+            self.vectors.embed_batch(todo[start:start + 64])
+
+    def warm_up_in_background(self) -> threading.Thread:
+        """``warm_up`` on a daemon thread: questions are answered meanwhile (the first ones a little slower)."""
+        thread = threading.Thread(target=self.warm_up, name="rag-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def with_llm(self, llm: LLM) -> "Engine":
         """Another engine over the same index, embedder and sentence vectors, answering with ``llm``."""
-        return Engine(self.index, self.embedder, llm, self.top_k, self.max_tokens, self.evidence, self.retrieval,
+        return Engine(self.store, self.embedder, llm, self.top_k, self.max_tokens, self.evidence, self.retrieval,
                       self.vectors, self._refusal_setting)
 
     @property
@@ -198,6 +204,24 @@ class Engine:
                       tuple(checks), refusal_p=refusal_p)
 
 
+def _article_sentences(store: Store, limit: int, page: int = 200) -> list[str]:
+    """Up to ``limit`` distinct sentences of the indexed articles, in doc_id order."""
+    out: dict[str, None] = {}
+    offset = 0
+    while len(out) < limit:
+        infos = store.list_documents(offset, page)
+        if not infos:
+            break
+        offset += len(infos)
+        documents = store.get_documents(d.doc_id for d in infos)
+        for info in infos:
+            doc = documents[info.doc_id]
+            for chunk in store.chunks_of(info.doc_id):
+                for _, text in chunk_sentences(chunk, doc):
+                    out.setdefault(text, None)
+    return list(out)[:limit]
+
+
 def open_engine(index_path: str | Path, model: str | None = None, top_k: int = 5, max_tokens: int = 200,
                 embedder: Embedder | None = None, n_ctx: int = 4096,
                 retrieval: RetrievalSettings = RetrievalSettings(),
@@ -211,7 +235,7 @@ def open_engine(index_path: str | Path, model: str | None = None, top_k: int = 5
     from .models import resolve_model
 
     embedder = embedder or SentenceTransformerEmbedder()
-    index = Index.open(index_path, expect_model_id=embedder.model_id)
+    store = open_store(index_path, expect_model_id=embedder.model_id)
     path, model_id = resolve_model(model)
-    return Engine(index, embedder, LlamaCppLLM(path, model_id, n_ctx=n_ctx), top_k=top_k, max_tokens=max_tokens,
+    return Engine(store, embedder, LlamaCppLLM(path, model_id, n_ctx=n_ctx), top_k=top_k, max_tokens=max_tokens,
                   retrieval=retrieval, refusal_threshold=refusal_threshold)

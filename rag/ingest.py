@@ -1,31 +1,30 @@
 """Ingest: read articles, clean, chunk, embed and store them in an index.
 
 Unchanged documents (same content hash) cost nothing; changed ones are
-replaced; the index on disk only changes when a run completes.
+replaced. Only what changed is written; the index on disk changes at commits
+(every COMMIT_CHUNKS chunks and at the end), each leaving a good index.
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-import numpy as np
-
 from .chunking import ChunkerSettings, ChunkTooLong, chunk_document, embedding_text
 from .embedding import Embedder
-from . import syndication
-from .errors import IndexIncompatible, RagError
-from .index import EmbeddingInfo, Index, read_manifest
+from . import folding
+from .errors import IndexIncompatible
+from .store import EmbeddingInfo, Store, create_store, open_store, store_exists
 from .loaders import Loaded, load_documents
 from .textclean import clean_text
-from .types import Chunk, Copy, Document, IngestReport, Skipped
+from .types import Chunk, Document, IngestReport, Skipped
 
-# progress(stage, done, total): stage is "read" or "embed"
+# progress(stage, done, total): stage is "read", "embed", or a store stage (building the dense index)
 Progress = Callable[[str, int, int], None]
-EMBED_BATCH = 32
+WINDOW_DOCS = 500       # documents chunked at a time (memory stays bounded on large inputs)
+EMBED_GROUP = 256       # chunks handed to the embedder at once (it sorts them by length into batches)
+COMMIT_CHUNKS = 5_000   # chunks per commit
 
 
 @dataclass(frozen=True)
@@ -45,32 +44,18 @@ def prepare(loaded: Loaded, embedder: Embedder, settings: ChunkerSettings) -> Pr
     return Prepared(doc, chunks, [embedding_text(doc.title, c.text) for c in chunks])
 
 
-@contextlib.contextmanager
-def index_lock(path: Path) -> Iterator[None]:
-    """One writer per index folder at a time."""
-    path.mkdir(parents=True, exist_ok=True)
-    with open(path / ".lock", "w") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as e:
-            raise RagError(f"another process is writing to index {path}; wait for it to finish") from e
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def open_or_create(path: Path, embedder: Embedder, settings: ChunkerSettings | None) -> Index:
-    if Index.exists(path):
-        index = Index.open(path, expect_model_id=embedder.model_id)
-        if settings is not None and settings != index.chunker:
+def open_or_create(path: Path, embedder: Embedder, settings: ChunkerSettings | None) -> Store:
+    if store_exists(path):
+        store = open_store(path, expect_model_id=embedder.model_id)
+        chunker = store.info.chunker
+        if settings is not None and settings != chunker:
             raise IndexIncompatible(
-                f"index {path} uses chunk_tokens={index.chunker.chunk_tokens}, "
-                f"overlap_tokens={index.chunker.overlap_tokens}; pass the same settings or ingest into a new index"
+                f"index {path} uses chunk_tokens={chunker.chunk_tokens}, "
+                f"overlap_tokens={chunker.overlap_tokens}; pass the same settings or ingest into a new index"
             )
-        return index
+        return store
     info = EmbeddingInfo(embedder.model_id, int(embedder.embed_batch(["dimension probe"]).shape[1]), embedder.max_tokens)
-    return Index.new(path, info, settings or ChunkerSettings())
+    return create_store(path, info, settings or ChunkerSettings())
 
 
 def ingest(
@@ -82,131 +67,120 @@ def ingest(
 ) -> IngestReport:
     """Add the articles under ``paths`` to the index at ``index_path`` (created if missing).
 
-    Syndicated copies (rag/syndication.py) are not indexed again: each is folded into the document that
-    already tells the story, which lists it among the outlets that also carried it.
+    Chunks are embedded in groups of EMBED_GROUP (length-sorted by the embedder) and committed every
+    COMMIT_CHUNKS chunks, so an interrupted run keeps what it committed and a rerun resumes from there.
+    Syndicated copies are not indexed again: each is stored as a copy of the story it repeats, which lists it
+    among the outlets that also carried it (rag/folding.py).
     """
     started = time.perf_counter()
     index_path = Path(index_path)
     report = IngestReport()
-    with index_lock(index_path):
-        index = open_or_create(index_path, embedder, settings)
-        todo, updated = _read_and_prepare(paths, index, embedder, report, progress)
-        total = sum(len(p.chunks) for p in todo)
-        done = 0
-        for prepared in todo:
-            vectors = _embed(embedder, prepared.texts, lambda n: progress and progress("embed", done + n, total))
-            done += len(prepared.texts)
-            (report.replaced if prepared.document.doc_id in index.documents else report.added).append(prepared.document.doc_id)
-            index.put(prepared.document, prepared.chunks, vectors)
-            report.chunks_embedded += len(prepared.chunks)
-        for doc in updated:  # documents that gained or lost folded copies: same text, same chunks
-            if doc.doc_id in index.documents:
-                index.documents[doc.doc_id] = doc
-        if todo or updated or not Index.exists(index_path):
-            index.save()
+    items = list(load_documents(paths, progress))
+    store = open_or_create(index_path, embedder, settings)
+    try:
+        with store.writer() as writer:
+            fold = folding.plan(_fresh(items, store, report), store)
+            folding.apply(fold, store, writer)
+            report.folded += fold.folded
+            pending = 0
+            for n, window in _windows(fold.stories, WINDOW_DOCS):
+                todo, existing = _prepare_window(window, store, embedder, report)
+                if progress:
+                    progress("read", n, len(fold.stories))
+                left = sum(len(p.chunks) for p in todo)
+                for group in _groups(todo, getattr(embedder, "group_chunks", EMBED_GROUP)):  # RayEmbedder: more
+                    vectors = embedder.embed_batch([t for p in group for t in p.texts])
+                    row = 0
+                    for prepared in group:
+                        doc_id = prepared.document.doc_id
+                        (report.replaced if doc_id in existing else report.added).append(doc_id)
+                        writer.put(prepared.document, prepared.chunks, vectors[row:row + len(prepared.chunks)])
+                        row += len(prepared.chunks)
+                    report.chunks_embedded += row
+                    pending += row
+                    left -= row
+                    if progress:
+                        progress("embed", report.chunks_embedded, report.chunks_embedded + left)
+                    if pending >= COMMIT_CHUNKS:
+                        writer.commit()
+                        pending = 0
+        if report.chunks_embedded or fold.copies or fold.restored:
+            store.optimize(progress)
+    finally:
+        store.close()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _read_and_prepare(paths, index: Index, embedder: Embedder, report: IngestReport,
-                      progress) -> tuple[list[Prepared], list[Document]]:
-    """What to embed, and the stored documents whose list of copies changed."""
-    items = list(load_documents(paths, progress))
-    held = syndication.copies_by_id(index.documents.values())
-    fresh: list[Loaded] = []
-    for n, item in enumerate(items, 1):
+def _windows(items: list, size: int) -> Iterator[tuple[int, list]]:
+    """Consecutive slices of ``items`` with the count read so far."""
+    for start in range(0, len(items), size):
+        window = items[start:start + size]
+        yield start + len(window), window
+
+
+def _groups(todo: list[Prepared], chunks: int) -> Iterator[list[Prepared]]:
+    """Documents grouped so that each group has about ``chunks`` chunks to embed."""
+    group: list[Prepared] = []
+    size = 0
+    for prepared in todo:
+        group.append(prepared)
+        size += len(prepared.chunks)
+        if size >= chunks:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def _fresh(items: list, store: Store, report: IngestReport) -> list[Loaded]:
+    """The documents that are new or changed (unchanged ones, same content hash, are reported and left alone)."""
+    loaded = []
+    for item in items:
         if isinstance(item, Skipped):
             report.skipped.append(item)
         else:
-            doc = item.document
-            old = index.documents.get(doc.doc_id)
-            copy = held.get(doc.doc_id)
-            if (old is not None and old.content_hash == doc.content_hash) or (
-                    copy is not None and copy[1].content_hash == doc.content_hash):
-                report.unchanged.append(doc.doc_id)
+            loaded.append(item)
+    fresh = []
+    for n in range(0, len(loaded), WINDOW_DOCS):
+        window = loaded[n:n + WINDOW_DOCS]
+        hashes = store.content_hashes(item.document.doc_id for item in window)
+        for item in window:
+            if hashes.get(item.document.doc_id) == item.document.content_hash:
+                report.unchanged.append(item.document.doc_id)
             else:
-                fresh.append(Loaded(replace(doc, signature=syndication.signature(doc.text)), item.exclude))
-        if progress:
-            progress("read", n, len(items))
-    return _fold_and_prepare(fresh, index, embedder, held, report)
+                fresh.append(item)
+    return fresh
 
 
-def _fold_and_prepare(fresh: list[Loaded], index: Index, embedder: Embedder,
-                      held: dict[str, tuple[str, Copy]], report: IngestReport) -> tuple[list[Prepared], list[Document]]:
-    fresh_ids = {item.document.doc_id for item in fresh}
-    stories = {d.doc_id: d.signature or syndication.signature(d.text)
-               for d in index.documents.values() if d.doc_id not in fresh_ids}
-    matches = {m.doc_id: m for m in syndication.find_copies([item.document for item in fresh], stories)}
-    updated: dict[str, Document] = {}
-
-    def stored(doc_id: str) -> Document:
-        return updated.get(doc_id) or index.documents[doc_id]
-
-    leaving = fresh_ids & held.keys()  # changed copies leave the stories they were folded into
-    for doc_id in leaving:
-        story_id = held[doc_id][0]
-        if story_id not in fresh_ids:
-            updated[story_id] = syndication.detach(stored(story_id), [doc_id])
-    prepared: dict[str, Prepared] = {}
-    for item in fresh:
-        doc = item.document
-        if doc.doc_id in matches:
-            continue
-        old = index.documents.get(doc.doc_id)
-        if old is not None and old.copies:  # a story's new version keeps the copies folded into it
-            doc = syndication.detach(replace(doc, copies=old.copies), leaving)
-        _prepare_into(prepared, Loaded(doc, item.exclude), embedder, index, report)
-    for item in fresh:
-        match = matches.get(item.document.doc_id)
-        if match is None:
-            continue
-        if match.of not in prepared and match.of not in index.documents:  # its story could not be indexed
-            _prepare_into(prepared, item, embedder, index, report)
-            continue
-        copy = syndication.as_copy(item.document, match.similarity)
-        old = index.documents.get(copy.doc_id)
-        carried = [copy, *(old.copies if old is not None else ())]  # a former story brings its copies along
-        if match.of in prepared:
-            p = prepared[match.of]
-            prepared[match.of] = replace(p, document=syndication.attach(p.document, carried))
-        else:
-            updated[match.of] = syndication.attach(stored(match.of), carried)
-        if old is not None:
-            index.remove([copy.doc_id])  # it was indexed as a story of its own before
-        report.folded.append((copy.doc_id, match.of))
-    return list(prepared.values()), list(updated.values())
-
-
-def _prepare_into(prepared: dict[str, Prepared], item: Loaded, embedder: Embedder, index: Index,
-                  report: IngestReport) -> None:
-    try:
-        prepared[item.document.doc_id] = prepare(item, embedder, index.chunker)
-    except (ValueError, ChunkTooLong) as e:
-        report.skipped.append(Skipped(item.document.source_path, str(e)))
-
-
-def _embed(embedder: Embedder, texts: list[str], on_batch: Callable[[int], object]) -> np.ndarray:
-    parts = []
-    for i in range(0, len(texts), EMBED_BATCH):
-        parts.append(embedder.embed_batch(texts[i : i + EMBED_BATCH]))
-        on_batch(min(i + EMBED_BATCH, len(texts)))
-    return np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+def _prepare_window(window: list[Loaded], store: Store, embedder: Embedder,
+                    report: IngestReport) -> tuple[list[Prepared], set[str]]:
+    """The window's documents chunked, and the ids among them already in the index."""
+    existing = set(store.content_hashes(item.document.doc_id for item in window))
+    chunker = store.info.chunker
+    todo: list[Prepared] = []
+    for item in window:
+        try:
+            todo.append(prepare(item, embedder, chunker))
+        except (ValueError, ChunkTooLong) as e:
+            report.skipped.append(Skipped(item.document.source_path, str(e)))
+    return todo, existing
 
 
 def remove_documents(index_path: str | Path, doc_ids: Iterable[str], expect_model_id: str | None = None) -> tuple[list[str], list[str]]:
-    """Delete documents from an index; returns (removed, not found)."""
-    index_path = Path(index_path)
+    """Delete documents from an index; returns (removed, not found). A story goes with the copies folded into it;
+    a copy is taken off its story's list."""
     wanted = list(dict.fromkeys(doc_ids))
-    read_manifest(index_path)  # a clear error for a missing index, before the lock creates its folder
-    with index_lock(index_path):
-        index = Index.open(index_path, expect_model_id)
-        removed = index.remove(wanted)  # a story goes with the copies folded into it
-        held = syndication.copies_by_id(index.documents.values())
-        for doc_id in wanted:  # a folded copy is removed from the story that lists it
-            if doc_id in held and doc_id not in removed:
-                story_id = held[doc_id][0]
-                index.documents[story_id] = syndication.detach(index.documents[story_id], [doc_id])
-                removed.append(doc_id)
+    store = open_store(index_path, expect_model_id)
+    try:
+        gone, stories = folding.removal(wanted, store)
+        with store.writer() as writer:
+            removed = set(writer.remove(gone))
+            for story in stories.values():
+                chunks = store.chunks_of(story.doc_id)
+                writer.put(story, chunks, store.get_vectors([c.chunk_id for c in chunks]))
         if removed:
-            index.save()
-    return removed, [d for d in wanted if d not in removed]
+            store.optimize()
+    finally:
+        store.close()
+    return [d for d in wanted if d in removed], [d for d in wanted if d not in removed]

@@ -38,6 +38,7 @@ class Document:
     pages: tuple[int, ...] = ()  # PDFs: where each page starts in ``text`` (page n starts at pages[n-1])
     signature: str = ""  # near-duplicate signature of the text (rag/syndication.py)
     copies: tuple["Copy", ...] = ()  # the same story as carried by other outlets, folded into this one
+    copy_of: str = ""  # a copy folded into that document (rag/syndication.py): stored without chunks
 
     def __post_init__(self) -> None:
         # rows read back from JSON carry lists and dicts: make them tuples and Copy values again

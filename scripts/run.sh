@@ -5,5 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+if grep -qs '"format_version": 1,' indexes/seeds/manifest.json; then  # an index of the old format: keep its vectors
+  .venv/bin/rag upgrade --index indexes/seeds
+fi
 .venv/bin/rag ingest seeds/ --index indexes/seeds
 exec .venv/bin/rag serve --index indexes/seeds "$@"

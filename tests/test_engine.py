@@ -11,7 +11,7 @@ from fakes import FakeEmbedder, ScriptedLLM
 from rag.engine import NOT_IN_ARTICLES, Done, Engine, Retrieved, Token
 from rag.errors import BadQuestion, RagError
 from rag.evidence import Evidence
-from rag.index import Index
+from rag.store import open_store
 from rag.ingest import ingest
 from rag.prompt import INSTRUCTIONS, SYSTEM_PROMPT
 
@@ -205,19 +205,19 @@ def test_the_threshold_is_calibrated_per_model_unless_given(seeds_index):
     from rag.judge import CALIBRATED, calibrated_threshold
 
     llm = ScriptedLLM()
-    assert Engine(Index.open(seeds_index), FakeEmbedder(), llm).refusal_threshold == calibrated_threshold(llm.model_id)
+    assert Engine(open_store(seeds_index), FakeEmbedder(), llm).refusal_threshold == calibrated_threshold(llm.model_id)
     quality = ScriptedLLM()
     quality.model_id = "qwen2.5-coder-1.5b-instruct-q4_k_m"
-    engine = Engine(Index.open(seeds_index), FakeEmbedder(), quality)
+    engine = Engine(open_store(seeds_index), FakeEmbedder(), quality)
     assert engine.refusal_threshold == CALIBRATED[quality.model_id]
     fast = ScriptedLLM()
     fast.model_id = "qwen2.5-coder-0.5b-instruct-q4_k_m"
     assert engine.with_llm(fast).refusal_threshold == CALIBRATED[fast.model_id], "another model, its own threshold"
-    fixed = Engine(Index.open(seeds_index), FakeEmbedder(), quality, refusal_threshold=0.3)
+    fixed = Engine(open_store(seeds_index), FakeEmbedder(), quality, refusal_threshold=0.3)
     assert fixed.with_llm(fast).refusal_threshold == 0.3, "a threshold given by the user stays"
-    assert Engine(Index.open(seeds_index), FakeEmbedder(), quality, refusal_threshold=None).refusal_threshold is None
+    assert Engine(open_store(seeds_index), FakeEmbedder(), quality, refusal_threshold=None).refusal_threshold is None
     with pytest.raises(ValueError, match="refusal threshold must be in"):
-        Engine(Index.open(seeds_index), FakeEmbedder(), quality, refusal_threshold=1.5)
+        Engine(open_store(seeds_index), FakeEmbedder(), quality, refusal_threshold=1.5)
 
 
 def test_ask_stream_yields_retrieved_then_tokens_then_done(engine):
@@ -270,7 +270,7 @@ def test_engine_top_k_must_be_positive(seeds_index, top_k):
 
 def test_max_tokens_must_be_positive(seeds_index):
     with pytest.raises(ValueError, match="max_tokens must be > 0, got 0"):
-        Engine(Index.open(seeds_index), FakeEmbedder(), ScriptedLLM(), max_tokens=0)
+        Engine(open_store(seeds_index), FakeEmbedder(), ScriptedLLM(), max_tokens=0)
 
 
 def test_a_negative_top_k_per_question_is_refused(engine):
@@ -312,14 +312,14 @@ def test_answer_to_dict_is_json_serialisable(engine):
 
 def test_reload_sees_documents_ingested_after_the_engine_was_built(fake_index, fake_embedder, tmp_path):
     engine = make_engine(fake_index, fake_embedder, ["x"])
+    engine.retrieve("anything")  # the search structures are read on first use
     new = tmp_path / "zebra.txt"
     new.write_text("Zebras Of Kenya\n\nThe zebra herd crossed the Mara river in Kenya. Zebras graze.", encoding="utf-8")
     ingest([new], fake_index, fake_embedder)
     question = "Where did the zebra herd cross the river?"
-    assert "zebra" not in engine.index.documents
     assert all(p.doc_id != "zebra" for p in engine.retrieve(question))
     engine.reload()
-    assert "zebra" in engine.index.documents
+    assert engine.store.content_hashes(["zebra"])
     assert engine.retrieve(question)[0].doc_id == "zebra"
 
 
@@ -337,7 +337,7 @@ def test_an_empty_index_abstains_without_calling_the_llm(tmp_path, fake_embedder
 
 def test_with_llm_shares_the_index_and_embedder(engine):
     other = engine.with_llm(ScriptedLLM(["x"]))
-    assert other.index is engine.index and other.embedder is engine.embedder and other.llm is not engine.llm
+    assert other.store is engine.store and other.embedder is engine.embedder and other.llm is not engine.llm
     assert other.top_k == engine.top_k and other.model_id == "scripted-llm"
 
 
@@ -356,3 +356,36 @@ def test_warm_up_embeds_the_articles_sentences_so_questions_embed_only_themselve
 def test_engines_for_other_models_share_the_sentence_vectors(engine):
     other = engine.with_llm(ScriptedLLM(["x"]))
     assert other.vectors is engine.vectors and other.retriever.embedder is engine.vectors
+
+
+def test_warm_up_reads_at_most_the_sentences_asked_for(seeds_index):
+    from rag.engine import _article_sentences
+    from rag.store import open_store
+
+    store = open_store(seeds_index)
+    every = _article_sentences(store, 10_000, page=2)  # read two articles at a time
+    assert len(every) == len(set(every)) > 50
+    assert _article_sentences(store, 7) == every[:7]
+    engine = make_engine(seeds_index, FakeEmbedder(), ["x"])
+    engine.warm_up(sentences=10)
+    assert len(engine.vectors) == 11  # "warm up" and ten sentences
+
+
+def test_warm_up_in_the_background_answers_meanwhile(seeds_index):
+    import threading
+
+    release = threading.Event()
+
+    class Slow(FakeEmbedder):
+        def embed_batch(self, texts):
+            if len(texts) > 1:  # the warm-up's batches of article sentences wait
+                release.wait(10)
+            return super().embed_batch(texts)
+
+    engine = make_engine(seeds_index, Slow(), ["NOT FOUND"])
+    thread = engine.warm_up_in_background()
+    assert thread.daemon and thread.is_alive()
+    assert engine.retrieve(QUESTION)  # served while the warm-up waits
+    release.set()
+    thread.join(10)
+    assert not thread.is_alive() and len(engine.vectors) > 50

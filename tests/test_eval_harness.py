@@ -16,7 +16,7 @@ from eval.results import MarkerRef
 from rag.cite import resolve_markers
 from rag.cli import main as cli
 from rag.engine import NOT_IN_ARTICLES, Engine
-from rag.index import Index
+from rag.store import open_store
 from rag.retrieve import Retriever
 from rag.types import Answer, Citation, Timings
 
@@ -46,7 +46,7 @@ def fake_index(tmp_path, seeds_dir):
 
 
 def engine_for(index_path, replies=REPLIES, top_k=3) -> Engine:
-    return Engine(Index.open(index_path), FakeEmbedder(), ScriptedLLM(replies), top_k=top_k)
+    return Engine(open_store(index_path), FakeEmbedder(), ScriptedLLM(replies), top_k=top_k)
 
 
 def write_gold(path, questions=QUESTIONS):
@@ -118,7 +118,7 @@ def test_evaluate_engine_with_a_scripted_llm(fake_index):
 def test_retrieval_is_scored_at_depth_over_unique_documents(fake_index):
     engine = engine_for(fake_index)
     for r in harness.evaluate_engine(QUESTIONS, engine, retrieval_only=True, progress=False):
-        assert len(r.retrieved) == min(10, len(engine.index.chunks))
+        assert len(r.retrieved) == min(10, engine.store.info.chunks)
         assert [p.rank for p in r.retrieved] == list(range(1, len(r.retrieved) + 1))
         assert list(r.retrieved_doc_ids) == list(dict.fromkeys(p.doc_id for p in r.retrieved))
         if r.answerable:
@@ -150,10 +150,10 @@ def fake_models(monkeypatch, fake_index):
     def full(s):
         engine = engine_for(s.index, top_k=s.top_k)
         llms.append(engine.llm)
-        return engine.index, engine.retrieve, scripted_ask(engine.retrieve, s.top_k), "stub-llm", 0.8
+        return engine.store, engine.retrieve, scripted_ask(engine.retrieve, s.top_k), "stub-llm", 0.8
 
     def retrieval_only(s):
-        index = Index.open(s.index)
+        index = open_store(s.index)
         return index, Retriever(index, FakeEmbedder()).retrieve, None, None, None
 
     monkeypatch.setattr(harness, "_full", full)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from formatfiles import NAV_ONLY_PAGE, PAGE, STORY, blank_pdf_bytes, feed, pdf_bytes, warc_bytes, write
-from rag.index import Index
+from rag.store import open_store
 from rag.ingest import ingest
 from rag.loaders import Loaded, load_documents
 from rag.types import Copy, Document, Skipped
@@ -57,10 +57,10 @@ def test_a_page_with_no_article_is_skipped_with_its_reason(tmp_path):
 def test_citation_spans_point_into_the_stored_extracted_text(tmp_path, fake_embedder):
     write(tmp_path / "src" / "planet.html", PAGE)
     ingest([tmp_path / "src"], tmp_path / "idx", fake_embedder)
-    index = Index.open(tmp_path / "idx")
-    doc = index.documents["planet"]
+    store = open_store(tmp_path / "idx")
+    doc = store.get_documents(["planet"])["planet"]
     assert "<p>" not in doc.text and STORY[1] in doc.text
-    for chunk in index.chunks:
+    for chunk in store.chunks_of("planet"):
         stored = doc.text[chunk.span.start : chunk.span.end]
         assert " ".join(stored.split()) == " ".join(chunk.text.split())
 
@@ -178,7 +178,7 @@ def test_a_pdf_keeps_each_page_and_a_citation_can_name_its_page(tmp_path, fake_e
     assert doc.page_label(at, at + 11) == "p. 2" and doc.page_label(0, 10) == "p. 1"
     assert doc.page_label(0, len(doc.text)) == "pp. 1–2"
     ingest([tmp_path / "src"], tmp_path / "idx", fake_embedder)
-    stored = Index.open(tmp_path / "idx").documents["review"]
+    stored = open_store(tmp_path / "idx").get_documents(["review"])["review"]
     assert stored.pages == doc.pages and isinstance(stored.pages, tuple)  # round-trips through JSON
 
 
@@ -219,8 +219,8 @@ def test_one_ingest_over_a_folder_of_every_type_indexes_each_with_its_metadata(t
     write(src / "bad" / "broken.xml", "<rss><channel><item>")
     write(src / "bad" / "hostile.jsonl", json.dumps({"id": "../../etc/passwd", "text": "x"}))
     report = ingest([src], tmp_path / "idx", fake_embedder)
-    index = Index.open(tmp_path / "idx")
-    docs = index.documents
+    store = open_store(tmp_path / "idx")
+    docs = store.get_documents(d.doc_id for d in store.list_documents())
     assert set(docs) >= {"planet", "review", "notes"}
     assert docs["planet"].outlet == "Daily Planet" and docs["review"].pages
     wire = [d for d in docs.values() if d.doc_id.startswith("wire_")]
@@ -228,7 +228,8 @@ def test_one_ingest_over_a_folder_of_every_type_indexes_each_with_its_metadata(t
     # the archived page is the same story as planet.html from another outlet: one document, two outlets
     assert len(report.folded) == 1 and report.folded[0][1] == "planet"
     assert docs["planet"].also_carried_by == ("Other Post",)
-    assert all(c.doc_id in docs for c in index.chunks)
+    copy_id = report.folded[0][0]
+    assert docs[copy_id].copy_of == "planet" and store.chunks_of(copy_id) == [], "the copy is kept, not indexed"
     why = reasons(report.skipped)
     assert {"scan.pdf", "empty.warc", "broken.xml", "hostile.jsonl", "crawl.warc.gz"} <= set(why)
     assert "no text layer" in why["scan.pdf"] and "empty" in why["empty.warc"]

@@ -9,7 +9,7 @@ import pytest
 from conftest import make_engine
 from fakes import FakeEmbedder, ScriptedLLM
 from rag.engine import NOT_IN_ARTICLES, Done, Engine, Token
-from rag.index import Index
+from rag.store import open_store
 from rag.prompt import INSTRUCTIONS
 from rag.refusal import REFUSAL, RefusalProbe
 
@@ -42,7 +42,7 @@ def test_the_instructions_ask_for_the_refusal():
 
 
 def engine_with(fake_index, replies, probabilities, threshold=0.5) -> Engine:
-    return Engine(Index.open(fake_index), FakeEmbedder(), ScriptedLLM(replies, probabilities), top_k=5,
+    return Engine(open_store(fake_index), FakeEmbedder(), ScriptedLLM(replies, probabilities), top_k=5,
                   refusal_threshold=threshold)
 
 

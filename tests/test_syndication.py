@@ -6,7 +6,7 @@ import shutil
 from fakes import FakeEmbedder
 from rag import syndication
 from rag.cli import format_sources
-from rag.index import Index
+from rag.store import open_store
 from rag.ingest import ingest, remove_documents
 from rag.retrieve import Retriever
 from rag.types import Answer, Chunk, Citation, Copy, Document, Passage, Span, Timings
@@ -61,35 +61,41 @@ def test_ingest_folds_copies_into_one_document_listing_their_outlets(tmp_path, s
     report = ingest([src], tmp_path / "idx", embedder)
     assert sorted(report.folded) == [("zz_reprint_post", STORY), ("zz_reprint_wire", STORY)]
     assert len(report.added) == 5  # the seeds; the copies are not indexed again
-    index = Index.open(tmp_path / "idx")
-    story = index.documents[STORY]
+    store = open_store(tmp_path / "idx")
+    infos = {d.doc_id: d for d in store.list_documents()}
+    story = store.get_documents([STORY])[STORY]
     assert story.also_carried_by == ("Evening Post", "Wire Service")
-    assert {c.doc_id for c in story.copies} == {"zz_reprint_post", "zz_reprint_wire"}
+    assert {c.doc_id for c in story.copies} == {"zz_reprint_post", "zz_reprint_wire"} == set(infos[STORY].copies)
     assert all(c.similarity >= syndication.THRESHOLD and c.content_hash for c in story.copies)
-    assert {c.doc_id for c in index.chunks} == set(index.documents) == set(report.added)
-    passages = Retriever(index, embedder).retrieve("joint naval exercises in the Pacific Ocean and the Mediterranean", 5)
+    # a copy is kept (text and metadata, nothing lost) as a document without chunks that names its story
+    assert {d for d, i in infos.items() if i.chunks} == set(report.added)
+    assert {d: i.copy_of for d, i in infos.items() if i.copy_of} == {"zz_reprint_post": STORY, "zz_reprint_wire": STORY}
+    assert infos["zz_reprint_post"].chunks == 0 and infos["zz_reprint_post"].chars > 0
+    passages = Retriever(store, embedder).retrieve("joint naval exercises in the Pacific Ocean and the Mediterranean", 5)
     assert [p.doc_id for p in passages].count(STORY) >= 1
     assert not any(p.doc_id.startswith("zz_") for p in passages)
 
     # re-ingesting changes nothing, copies included
-    generation = index.generation
+    generation = store.info.generation
     again = ingest([src], tmp_path / "idx", embedder)
     assert again.folded == [] and again.added == again.replaced == []
     assert set(again.unchanged) == set(report.added) | {"zz_reprint_post", "zz_reprint_wire"}
-    assert Index.open(tmp_path / "idx").generation == generation
+    assert open_store(tmp_path / "idx").info.generation == generation
 
     # a copy rewritten into a different story leaves the list and is indexed on its own
     (src / "zz_reprint_wire.txt").write_text("Harbour News\n\n" + "Fishing boats returned to the harbour today. " * 20,
                                              encoding="utf-8")
     changed = ingest([src], tmp_path / "idx", embedder)
-    assert changed.added == ["zz_reprint_wire"] and changed.folded == []
-    index = Index.open(tmp_path / "idx")
-    assert index.documents[STORY].also_carried_by == ("Evening Post",)
+    assert changed.replaced == ["zz_reprint_wire"] and changed.folded == []  # stored as a copy, now a story
+    store = open_store(tmp_path / "idx")
+    assert store.get_documents([STORY])[STORY].also_carried_by == ("Evening Post",)
+    assert store.document_infos(["zz_reprint_wire"])["zz_reprint_wire"].chunks > 0
 
     # removing a copy by its id takes it off the story's list
     removed, missing = remove_documents(tmp_path / "idx", ["zz_reprint_post"])
     assert removed == ["zz_reprint_post"] and missing == []
-    assert Index.open(tmp_path / "idx").documents[STORY].copies == ()
+    store = open_store(tmp_path / "idx")
+    assert store.get_documents([STORY])[STORY].copies == () and store.content_hashes(["zz_reprint_post"]) == {}
 
 
 def test_a_copy_found_later_is_folded_into_the_stored_story(tmp_path, seeds_dir, fake_index, fake_embedder):
@@ -98,7 +104,7 @@ def test_a_copy_found_later_is_folded_into_the_stored_story(tmp_path, seeds_dir,
     (extra / "late_copy.txt").write_text(reprint(seeds_dir, "Late Gazette", "Late Headline"), encoding="utf-8")
     report = ingest([extra], fake_index, fake_embedder)
     assert report.folded == [("late_copy", STORY)] and report.chunks_embedded == 0
-    assert Index.open(fake_index).documents[STORY].also_carried_by == ("Late Gazette",)
+    assert open_store(fake_index).get_documents([STORY])[STORY].also_carried_by == ("Late Gazette",)
 
 
 def test_sources_say_also_carried_by_the_author_and_the_page():

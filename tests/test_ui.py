@@ -12,7 +12,7 @@ from fakes import FakeEmbedder, ScriptedLLM
 from rag.engine import NOT_IN_ARTICLES, Engine
 from rag.errors import ModelError
 from rag.evidence import Evidence, EvidenceSettings
-from rag.index import Index
+from rag.store import open_store
 from rag.ingest import ingest
 from rag.types import Answer, Chunk, Citation, Document, Passage, Span, Timings
 from ui import app as ui_app
@@ -288,7 +288,7 @@ class FailingLLM(ScriptedLLM):
     (RuntimeError("boom"), "Something went wrong answering this question (RuntimeError: boom)"),
 ])
 def test_errors_render_in_the_page(fake_index, fake_embedder, error, shown):
-    engine = Engine(Index.open(fake_index), fake_embedder, FailingLLM(error))
+    engine = Engine(open_store(fake_index), fake_embedder, FailingLLM(error))
     _, conv, sources, turns = list(chat.ask(as_engines(engine), [], "Who is Xu Qiliang?"))[-1]
     assert 'class="notice error"' in conv and shown in conv
     assert "src-card" in sources  # retrieval worked; its passages stay visible
@@ -316,7 +316,7 @@ def test_rewrite_holds_the_engine_generation_lock(fake_index, fake_embedder):
             seen.append(generation_lock(engine).locked())
             yield from super().stream(messages, max_tokens)
 
-    engine = Engine(Index.open(fake_index), fake_embedder, LockCheckingLLM([XU_ANSWER, "Who is Shoigu?", "x [1]."]))
+    engine = Engine(open_store(fake_index), fake_embedder, LockCheckingLLM([XU_ANSWER, "Who is Shoigu?", "x [1]."]))
     history = [Turn("Who is Xu Qiliang?", text=XU_ANSWER)]
     list(chat.ask(as_engines(engine), history, "And his counterpart?"))
     assert seen == [True, True]  # the rewrite and the answer both ran under the lock
@@ -340,7 +340,7 @@ def test_concurrent_sessions_get_their_own_answers(fake_index, fake_embedder):
                 time.sleep(0.01)
                 yield word + " "
 
-    engines = as_engines(Engine(Index.open(fake_index), fake_embedder, EchoLLM()))
+    engines = as_engines(Engine(open_store(fake_index), fake_embedder, EchoLLM()))
     names = ["Xu Qiliang", "Sergei Shoigu", "Zhang Youxia", "Vladimir Putin"]
     results = {}
 
@@ -388,10 +388,10 @@ def test_bad_uploads_are_reported_and_good_ones_added(engines, tmp_path):
 
 
 def test_upload_with_nothing_usable_leaves_the_index_alone(engines, tmp_path):
-    generation = Index.open(engines.index_path).generation
+    generation = open_store(engines.index_path).info.generation
     report, rows = articles.add_articles(engines, [write(tmp_path / "x.exe", b"MZ")])
     assert "unsupported file type" in report and len(rows) == 5
-    assert Index.open(engines.index_path).generation == generation
+    assert open_store(engines.index_path).info.generation == generation
     assert "Choose one or more" in articles.add_articles(engines, None)[0]
 
 
@@ -413,7 +413,7 @@ def test_remove_articles(engines):
 
 
 def test_article_rows_have_metadata(engines):
-    rows = {r[0]: r for r in articles.article_rows(engines.index)}
+    rows = {r[0]: r for r in articles.article_rows(engines.store)}
     assert rows["000_d9ac26facaa1f05c"][1:3] == ["Putin Looks to China for Closer Military Collaboration", "VitalNews.org"]
     assert rows["001_80ea79b3f3bb210f"][3] == "2023-11-10" and all(r[4] > 0 for r in rows.values())
 
@@ -428,7 +428,7 @@ def test_engines_create_other_models_once_and_reload_them_all(fake_index, fake_e
     with pytest.raises(ValueError, match="unknown model 'huge'"):
         engines.get("huge")
     articles.remove_articles(engines, [XU_DOC])
-    assert XU_DOC not in fast.index.documents and XU_DOC not in base.index.documents
+    assert not fast.store.content_hashes([XU_DOC]) and not base.store.content_hashes([XU_DOC])
 
 
 def test_build_app_lays_out_and_wires_the_page(engines):
@@ -449,7 +449,9 @@ def test_serve_warns_when_not_bound_to_localhost(monkeypatch, capsys, engines):
 
     opened = []
     monkeypatch.setattr(rag.engine, "open_engine", lambda *a, **k: opened.append(k) or engines.base)
-    monkeypatch.setattr(Engine, "warm_up", lambda engine: None)
+    warmed = []
+    monkeypatch.setattr(Engine, "warm_up_in_background", lambda engine: warmed.append(engine))
+    monkeypatch.setattr(Engine, "warm_up", lambda engine: pytest.fail("the page must not wait for the warm-up"))
     launched = []
     monkeypatch.setattr(ui_app, "launch", lambda app, host, port: launched.append((host, port)))
     assert ui_app.serve("idx", model="fast", host="0.0.0.0", port=9999) == 0
@@ -458,3 +460,4 @@ def test_serve_warns_when_not_bound_to_localhost(monkeypatch, capsys, engines):
     assert "warning" not in capsys.readouterr().err
     assert launched == [("0.0.0.0", 9999), ("127.0.0.1", 7860)]
     assert opened == [{"top_k": 5, "max_tokens": 200}, {"top_k": 3, "max_tokens": 120}]
+    assert warmed == [engines.base, engines.base]

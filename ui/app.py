@@ -79,11 +79,11 @@ def build_app(engine: Engine | Engines, examples: list[str] = EXAMPLES,
                         add_btn = gr.Button("Add articles", variant="primary", elem_id="add-btn")
                         add_report = gr.HTML(elem_id="add-report")
                     with gr.Column(scale=3):
-                        table = gr.Dataframe(articles.article_rows(engines.index), headers=articles.TABLE_HEADERS,
+                        table = gr.Dataframe(articles.article_rows(engines.store), headers=articles.TABLE_HEADERS,
                                              interactive=False, wrap=True, label="Indexed articles", elem_id="articles",
                                              column_widths=["24%", "38%", "16%", "13%", "9%"])
                         with gr.Row(equal_height=True):
-                            remove_ids = gr.Dropdown(articles.doc_ids(engines.index), multiselect=True, scale=4,
+                            remove_ids = gr.Dropdown(articles.doc_ids(engines.store), multiselect=True, scale=4,
                                                      label="Remove articles", elem_id="remove-ids")
                             remove_btn = gr.Button("Remove", variant="stop", scale=1, min_width=90,
                                                    elem_id="remove-btn")
@@ -98,14 +98,14 @@ def build_app(engine: Engine | Engines, examples: list[str] = EXAMPLES,
 
         def add(uploaded, progress=gr.Progress()):
             report, rows = articles.add_articles(engines, uploaded, progress, max_upload_bytes)
-            return report, rows, gr.Dropdown(choices=articles.doc_ids(engines.index), value=[]), None
+            return report, rows, gr.Dropdown(choices=articles.doc_ids(engines.store), value=[]), None
 
         def remove(ids):
             message, rows = articles.remove_articles(engines, ids)
-            return message, rows, gr.Dropdown(choices=articles.doc_ids(engines.index), value=[])
+            return message, rows, gr.Dropdown(choices=articles.doc_ids(engines.store), value=[])
 
         def refresh():
-            return articles.article_rows(engines.index), gr.Dropdown(choices=articles.doc_ids(engines.index))
+            return articles.article_rows(engines.store), gr.Dropdown(choices=articles.doc_ids(engines.store))
 
         add_btn.click(add, inputs=files, outputs=[add_report, table, remove_ids, files],
                       concurrency_limit=1, concurrency_id="index", api_name=False)
@@ -149,8 +149,8 @@ def serve(index_path: str | Path, model: str | None = None, host: str = "127.0.0
               "add and remove articles; there is no login", file=sys.stderr)
     name = model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
     engine = open_engine(index_path, name, top_k=top_k, max_tokens=max_tokens)
-    print(f"loading the models ({engine.model_id})…", file=sys.stderr)
-    engine.warm_up()
+    print(f"loading the models ({engine.model_id}) in the background…", file=sys.stderr)
+    engine.warm_up_in_background()  # the page serves at once; the first answers pay for what is not warm yet
     engines = Engines(engine, name, choices=tuple(BUNDLED), load_llm=bundled_llm)
     launch(build_app(engines), host, port)
     return 0

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from rag.errors import RagError
-from rag.index import Index
+from rag.store import Store
 from rag.ingest import ingest, remove_documents
 from rag.loaders import SUFFIXES, SUPPORTED
 from rag.types import IngestReport, Skipped
@@ -85,27 +85,26 @@ def report_html(report: IngestReport | None, refused: Sequence[Skipped] = ()) ->
     return f'<div class="ingest-report">{"".join(lines)}</div>'
 
 
-def article_rows(index: Index) -> list[list[object]]:
-    """One row per indexed article: doc id, title, outlet, date, chunks."""
-    counts: dict[str, int] = {}
-    for c in index.chunks:
-        counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
-    return [[d.doc_id, d.title, d.outlet, d.date, counts.get(d.doc_id, 0)]
-            for d in sorted(index.documents.values(), key=lambda d: d.doc_id)]
+MAX_ROWS = 1_000  # articles listed on the page (the first by doc id); rag list shows them all
 
 
-def doc_ids(index: Index) -> list[str]:
-    return sorted(index.documents)
+def article_rows(store: Store, limit: int = MAX_ROWS) -> list[list[object]]:
+    """One row per indexed article (the first ``limit`` by doc id): doc id, title, outlet, date, chunks."""
+    return [[d.doc_id, d.title, d.outlet, d.date, d.chunks] for d in store.list_documents(0, limit)]
+
+
+def doc_ids(store: Store, limit: int = MAX_ROWS) -> list[str]:
+    return [d.doc_id for d in store.list_documents(0, limit)]
 
 
 def add_articles(engines: Engines, files: Sequence[object] | None, progress: Progress | None = None,
                  max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[str, list[list[object]]]:
     """Ingest the uploaded files into the index, then reload every engine. Returns (report HTML, table rows)."""
     if not files:
-        return message_html("Choose one or more article files first."), article_rows(engines.index)
+        return message_html("Choose one or more article files first."), article_rows(engines.store)
     ok, refused = check_uploads(files, max_bytes)
     if not ok:
-        return report_html(None, refused), article_rows(engines.index)
+        return report_html(None, refused), article_rows(engines.store)
 
     def on_progress(stage: str, done: int, total: int) -> None:
         if progress is not None:
@@ -116,27 +115,27 @@ def add_articles(engines: Engines, files: Sequence[object] | None, progress: Pro
         report = ingest(ok, engines.index_path, engines.base.embedder, progress=on_progress)
         engines.reload()
     except RagError as e:
-        return message_html(str(e), "error"), article_rows(engines.index)
+        return message_html(str(e), "error"), article_rows(engines.store)
     except Exception as e:  # a bad upload must never take the page down
         log.exception("ingest failed")
         return message_html(f"Adding the articles failed ({type(e).__name__}: {e}); the index is unchanged.",
-                            "error"), article_rows(engines.index)
-    return report_html(report, refused), article_rows(engines.index)
+                            "error"), article_rows(engines.store)
+    return report_html(report, refused), article_rows(engines.store)
 
 
 def remove_articles(engines: Engines, ids: Sequence[str] | str | None) -> tuple[str, list[list[object]]]:
     """Delete articles by doc id, then reload every engine. Returns (message HTML, table rows)."""
     ids = [ids] if isinstance(ids, str) else list(ids or [])
     if not ids:
-        return message_html("Select the articles to remove first."), article_rows(engines.index)
+        return message_html("Select the articles to remove first."), article_rows(engines.store)
     try:
         removed, missing = remove_documents(engines.index_path, ids, engines.base.embedder.model_id)
         engines.reload()
     except RagError as e:
-        return message_html(str(e), "error"), article_rows(engines.index)
+        return message_html(str(e), "error"), article_rows(engines.store)
     parts = []
     if removed:
         parts.append(f"Removed {', '.join(removed)}.")
     if missing:
         parts.append(f"Not in the index: {', '.join(missing)}.")
-    return message_html(" ".join(parts), "info" if removed else "error"), article_rows(engines.index)
+    return message_html(" ".join(parts), "info" if removed else "error"), article_rows(engines.store)

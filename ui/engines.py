@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, ContextManager
 
 from rag.engine import Engine
-from rag.index import Index
+from rag.store import Store
 from rag.llm import LLM
 
 LoadLLM = Callable[[str], LLM]
@@ -41,12 +41,12 @@ class Engines:
         return self._engines[self.default]
 
     @property
-    def index(self) -> Index:
-        return self.base.index
+    def store(self) -> Store:
+        return self.base.store
 
     @property
     def index_path(self) -> Path:
-        return Path(self.base.index.path)
+        return Path(self.base.store.info.location)
 
     def get(self, name: str | None = None) -> Engine:
         name = name or self.default

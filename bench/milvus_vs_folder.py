@@ -1,0 +1,161 @@
+"""Milvus against the index folder: ingest rate, copy rate and retrieval latency on the same corpus.
+
+    nice -n 15 .venv/bin/python bench/milvus_vs_folder.py                       # seeds/, the dev questions, embedded server
+    nice -n 15 .venv/bin/python bench/milvus_vs_folder.py --corpus big.jsonl --questions q.jsonl --milvus milvus://h:19530/x
+
+Starts the embedded Milvus server (rag/store/milvus_embedded.py) unless --milvus names one. Steps: ingest the
+corpus into a fresh folder index (real embedder; the time is mostly embedding), copy it to Milvus with
+`rag migrate` (storage only: no embedding), ingest it into Milvus directly, then time Retriever.retrieve on
+both stores for every question (vectors of the questions cached first, so the times are the stores' and the
+fusion's) in dense, bm25 and hybrid mode, and check that both return the same passages. With --eval GOLD...,
+also score retrieval on each gold file with the eval harness (`rag eval --retrieval-only`) on both stores.
+
+    nice -n 15 .venv/bin/python bench/milvus_vs_folder.py --scale 100000
+
+stores bench/scale.py's synthetic corpus (bench/corpus.py, same seed) of that many chunks in a folder index and
+in Milvus through the same writer code (its hashed random-projection vectors: storage is timed, not a model),
+then times retrieval on both for 200 of its questions.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rag.embedding import CachedEmbedder, SentenceTransformerEmbedder  # noqa: E402
+from rag.ingest import ingest  # noqa: E402
+from rag.migrate import migrate  # noqa: E402
+from rag.retrieve import RetrievalSettings, Retriever  # noqa: E402
+from rag.store import open_store  # noqa: E402
+from rag.store.milvus import MilvusStore  # noqa: E402
+from rag.store.milvus_embedded import embedded_milvus  # noqa: E402
+
+
+def questions(path: Path) -> list[str]:
+    return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def timed_retrieval(location, embedder, qs: list[str], mode: str, k: int = 5) -> tuple[list[float], list[list[str]]]:
+    store = open_store(location)
+    retriever = Retriever(store, embedder, RetrievalSettings(mode=mode))
+    retriever.retrieve(qs[0], k)  # warm
+    times, found = [], []
+    for q in qs:
+        t = time.perf_counter()
+        passages = retriever.retrieve(q, k)
+        times.append(time.perf_counter() - t)
+        found.append([p.chunk.chunk_id for p in passages])
+    store.close()
+    return times, found
+
+
+def pct(values: list[float], p: float) -> float:
+    return sorted(values)[min(len(values) - 1, int(p * len(values)))]
+
+
+def run(corpus: Path, qfile: Path, uri: str, work: Path, gold_files: list[Path]) -> dict:
+    embedder = SentenceTransformerEmbedder()
+    embedder.embed_batch(["warm up"])
+    out: dict = {"corpus": str(corpus), "questions": str(qfile), "milvus": uri}
+    folder = work / "folder"
+    r = ingest([corpus], folder, embedder)
+    out["folder_ingest"] = {"chunks": r.chunks_embedded, "seconds": round(r.seconds, 2),
+                            "chunks_per_s": round(r.chunks_embedded / r.seconds, 1)}
+    MilvusStore.drop(uri)
+    m = migrate(folder, uri)
+    out["migrate_to_milvus"] = {"chunks": m.chunks, "seconds": round(m.seconds, 2),
+                                "chunks_per_s": round(m.chunks / m.seconds, 1)}
+    MilvusStore.drop(uri)
+    r = ingest([corpus], uri, embedder)
+    out["milvus_ingest"] = {"chunks": r.chunks_embedded, "seconds": round(r.seconds, 2),
+                            "chunks_per_s": round(r.chunks_embedded / r.seconds, 1)}
+    qs = questions(qfile)
+    cached = CachedEmbedder(embedder)
+    cached.embed_batch(qs)
+    for mode in ("dense", "bm25", "hybrid"):
+        ft, ff = timed_retrieval(folder, cached, qs, mode)
+        mt, mf = timed_retrieval(uri, cached, qs, mode)
+        out[f"retrieve_{mode}"] = {
+            "folder_p50_ms": round(1000 * statistics.median(ft), 1), "folder_p95_ms": round(1000 * pct(ft, 0.95), 1),
+            "milvus_p50_ms": round(1000 * statistics.median(mt), 1), "milvus_p95_ms": round(1000 * pct(mt, 0.95), 1),
+            "same_passages": sum(a == b for a, b in zip(ff, mf)), "questions": len(qs)}
+        print(mode, out[f"retrieve_{mode}"], file=sys.stderr)
+    for gold in gold_files:
+        out[f"eval_{gold.stem}"] = {name: retrieval_metrics(gold, loc, work / f"{name}_{gold.stem}")
+                                    for name, loc in (("folder", str(folder)), ("milvus", uri))}
+        print(gold.stem, out[f"eval_{gold.stem}"], file=sys.stderr)
+    return out
+
+
+def retrieval_metrics(gold: Path, location: str, out: Path) -> dict:
+    """hit@k, recall@k (k = 5) and MRR@10 from `rag eval GOLD --index LOCATION --retrieval-only`."""
+    from rag.cli import main
+
+    assert main(["eval", str(gold), "--index", location, "--retrieval-only", "--out", str(out)]) == 0
+    metrics = json.loads((out / "summary.json").read_text(encoding="utf-8"))["metrics"]
+    return {k: v for k, v in metrics.items() if k.startswith("retrieval_")}
+
+
+def run_scale(n_chunks: int, uri: str, work: Path, n_questions: int = 200) -> dict:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from corpus import Corpus
+    from scale import HashedEmbedder, build_hashed, make_questions
+
+    embedder = HashedEmbedder()
+    out: dict = {"chunks": n_chunks, "milvus": uri}
+    folder = work / "folder"
+    out["folder_store"] = build_hashed(folder, n_chunks, embedder, Corpus())
+    MilvusStore.drop(uri)
+    out["milvus_store"] = build_hashed(uri, n_chunks, embedder, Corpus())
+    print(out, file=sys.stderr)
+    qs = make_questions(folder, n_questions)
+    cached = CachedEmbedder(embedder)
+    cached.embed_batch(qs)
+    for mode in ("dense", "bm25", "hybrid"):
+        ft, ff = timed_retrieval(folder, cached, qs, mode)
+        mt, mf = timed_retrieval(uri, cached, qs, mode)
+        out[f"retrieve_{mode}"] = {
+            "folder_p50_ms": round(1000 * statistics.median(ft), 1), "folder_p95_ms": round(1000 * pct(ft, 0.95), 1),
+            "milvus_p50_ms": round(1000 * statistics.median(mt), 1), "milvus_p95_ms": round(1000 * pct(mt, 0.95), 1),
+            "same_passages": sum(a == b for a, b in zip(ff, mf)),
+            "same_documents": sum({c.split(":")[0] for c in a} == {c.split(":")[0] for c in b} for a, b in zip(ff, mf)),
+            "questions": len(qs)}
+        print(mode, out[f"retrieve_{mode}"], file=sys.stderr)
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--corpus", type=Path, default=ROOT / "seeds")
+    p.add_argument("--questions", type=Path, default=ROOT / "eval" / "gold" / "seeds.jsonl")
+    p.add_argument("--milvus", help="milvus://HOST:PORT/COLLECTION of a running server (default: start one)")
+    p.add_argument("--out", type=Path, help="write the results as JSON here")
+    p.add_argument("--eval", type=Path, nargs="*", default=[], metavar="GOLD",
+                   help="gold files to score retrieval on with both stores (e.g. eval/gold/seeds.jsonl)")
+    p.add_argument("--scale", type=int, metavar="CHUNKS", help="bench/scale.py's synthetic corpus instead")
+    args = p.parse_args()
+    go = (lambda uri, work: run_scale(args.scale, uri, work)) if args.scale else \
+        (lambda uri, work: run(args.corpus, args.questions, uri, work, args.eval))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if args.milvus:
+            result = go(args.milvus, work)
+        else:
+            with embedded_milvus(work / "milvus") as server:
+                result = go(server.uri("bench"), work)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
