@@ -1,7 +1,8 @@
 """Pure lexical grounding: how much of an answer the passages actually say.
 
-Used to pick the source sentences to highlight for a citation and to catch
-answers that rest on the model's memory instead of the passages.
+Used to check each answer sentence against the sentences it cites
+(rag/judge/verify.py), to catch numbers and quotations the evidence does not
+state (rag/judge/verdict.py), and by evidence selection and retrieval.
 
 >>> support_score("Xu Qiliang is vice chairman.", ["Xu Qiliang, vice chairman of the commission"])
 1.0
@@ -10,9 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Collection, Iterable, Sequence
+from typing import Collection, Iterable
 
-from .types import Span
 
 _TOKEN = re.compile(r"[^\W_]+(?:[’'][^\W_]+)?", re.UNICODE)
 _NUMBER = re.compile(r"\d")
@@ -156,21 +156,3 @@ def misquoted(claim: str, sources: Iterable[str]) -> list[str]:
         if len(words) >= 2 and not any(f" {' '.join(words)} " in t for t in texts):
             out.append(m.group(1).strip())
     return out
-
-
-def best_sentences(claim: str, text: str, sentences: Sequence[Span], limit: int = 2, min_score: float = 0.2) -> tuple[Span, ...]:
-    """The sentences of ``text`` (given as spans) that share most content words with the claim."""
-    claim_tokens = content_tokens(claim)
-    if not claim_tokens or not sentences:
-        return ()
-    scored = []
-    for s in sentences:
-        sent_tokens = content_tokens(text[s.start : s.end])
-        stems = {stem(t) for t in sent_tokens}
-        hits = sum(1 for t in claim_tokens if t in sent_tokens or stem(t) in stems)
-        scored.append((hits / len(claim_tokens), -s.start, s))
-    scored.sort(reverse=True)
-    best = [s for score, _, s in scored[:limit] if score >= min_score]
-    if len(best) > 1 and scored[1][0] < scored[0][0] * 0.6:
-        best = best[:1]
-    return tuple(sorted(best, key=lambda s: s.start))

@@ -221,7 +221,7 @@ def test_the_threshold_is_calibrated_per_model_unless_given(seeds_index):
 
 
 def test_ask_stream_yields_retrieved_then_tokens_then_done(engine):
-    sentence = grounded_reply(engine)
+    grounded_reply(engine)
     engine.llm.replies[:] = [engine.llm.replies[0].replace("].", "][99].")]
     events = list(engine.ask_stream(QUESTION))
     assert isinstance(events[0], Retrieved) and isinstance(events[-1], Done)

@@ -16,7 +16,7 @@ import pytest
 from fakes import FakeEmbedder
 from rag.chunking import ChunkerSettings
 from rag.errors import IndexCorrupt, IndexIncompatible, IndexNotFound, RagError
-from rag.store import EmbeddingInfo, Hit, Store, create_store, open_store, store_exists
+from rag.store import EmbeddingInfo, Store, create_store, open_store, store_exists
 from rag.store import dense as dense_mod
 from rag.store import local as local_mod
 from rag.store.fulltext import FullText
@@ -87,32 +87,6 @@ def test_a_store_is_a_store_and_round_trips(store):
     with pytest.raises(KeyError, match="nope"):
         opened.get_vectors(["a:0", "nope"])
     assert opened.content_hashes(["a", "c", "x"]) == {"a": "h-a", "c": "h-c"}
-
-
-def test_dense_search_gives_cosines_best_first(store):
-    q = EMB.embed_batch(["Goats climb the mountain.", "desert foxes"])
-    hits = store.dense_search(q, 10)
-    assert len(hits[0]) == 5 and hits[0][0] == Hit("b:0", pytest.approx(1.0, abs=1e-5))
-    assert [h.score for h in hits[0]] == sorted((h.score for h in hits[0]), reverse=True)
-    assert hits[1][0].chunk_id == "c:0"
-    assert store.dense_search(q, 0) == [[], []]
-    with pytest.raises(IndexIncompatible, match="64-dim"):
-        store.dense_search(np.zeros((1, 8), np.float32), 3)
-
-
-def test_lexical_search_is_bm25_over_title_and_text(store):
-    assert store.lexical_search("Which goats climb mountains?", 3)[0].chunk_id == "b:0"
-    assert {h.chunk_id for h in store.lexical_search("Desert Foxes", 5)} == {"c:0"}
-    assert store.lexical_search("title", 10) and store.lexical_search("zebra", 3) == []
-    assert store.lexical_search("the of and", 3) == []  # stopwords only
-
-
-def test_find_documents_by_outlet_date_and_title_words(store):
-    assert store.find_documents(outlet="the herald") == ["b"]
-    assert store.find_documents(date="2023-05-06") == ["c"]
-    assert store.find_documents(title_words={"foxes", "zzz"}) == ["c"]
-    assert store.find_documents(outlet="Outlet", date="2024-01-01") == ["a"]
-    assert store.find_documents() == []
 
 
 def test_put_checks_shapes_and_doc_ids(store):

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.support import (best_sentences, content_tokens, grounding, misquoted, novel_tokens, support_score, tokens,
+from rag.support import (content_tokens, grounding, misquoted, novel_tokens, support_score, tokens,
                          unsupported_numbers)
-from rag.textclean import split_sentences
-from rag.types import Span
 
 SOURCE = "Xu Qiliang, vice chairman of the commission, met Shoigu in Moscow in 2023."
 
@@ -58,18 +56,6 @@ def test_unsupported_numbers():
     assert unsupported_numbers("in 2023", [SOURCE]) == []
     assert unsupported_numbers("no numbers at all", []) == []
     assert unsupported_numbers("3.5 percent", ["3 of 5"]) == []  # tokens, not numbers with decimals
-
-
-def test_best_sentences_pick_the_sentences_sharing_most_words():
-    text = "The weather was cold. Xu Qiliang is vice chairman. Shoigu visited Beijing. Xu met Shoigu."
-    spans = tuple(Span(a, b) for a, b in split_sentences(text))
-    picked = best_sentences("Xu Qiliang is vice chairman", text, spans)
-    assert [text[s.start : s.end] for s in picked] == ["Xu Qiliang is vice chairman."]
-    two = best_sentences("Shoigu visited Xu", text, spans)
-    assert [text[s.start : s.end] for s in two] == ["Shoigu visited Beijing.", "Xu met Shoigu."]  # article order
-    assert best_sentences("Shoigu visited Xu", text, spans, limit=1) == (spans[2],)  # a tie goes to the earlier one
-    assert best_sentences("", text, spans) == () and best_sentences("Xu", text, ()) == ()
-    assert best_sentences("Penguins dance", text, spans) == ()
 
 
 def test_another_form_of_a_question_word_is_not_new():

@@ -2,7 +2,7 @@
 import json, os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 from rag.question import analyse
-from rag.support import novel_tokens, same_word, content_tokens, unsupported_numbers, misquoted
+from rag.support import novel_tokens, same_word, unsupported_numbers, misquoted
 from rag.cite import strip_markers, is_abstention
 pre = sys.argv[1]
 sets = {n: [json.loads(l) for l in open(f"{pre}_{n}.jsonl")] for n in ("dev", "test", "cct")}

@@ -1,5 +1,5 @@
 """Each removed or kept check, added to (or taken from) the final policy, in questions: usage issue10_marginal.py PREFIX."""
-import json, os, sys
+import os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 exec(open(os.path.join(os.path.dirname(__file__), "issue10_checks.py")).read().split('base = lambda r')[0])
 from rag.question import analyse as an

@@ -1,5 +1,5 @@
 """Sweep abstention policies over probe outputs. usage: analyse.py PREFIX (reads PREFIX_dev/test/cct.jsonl)"""
-import json, sys, itertools
+import json, sys
 pre = sys.argv[1]
 sets = {}
 for name in ("dev", "test", "cct"):

@@ -84,7 +84,6 @@ def answer(prompt, stop):
 
 def pick(prompt, stop):
     toks = llm._tokens(prompt); n0 = len(toks); cap = {}
-    before = L.n_tokens
     def proc(ids, scores):
         if len(ids) == n0:
             z = softmax(scores); cap["p"] = {d: round(float(z[i]), 5) for d, i in digit_ids.items()}
