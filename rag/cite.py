@@ -164,11 +164,16 @@ class StreamFilter:
         return held
 
 
+_GARBLED = re.compile(r"\[[^\[\]\sA-Za-z]{0,4}[A-Za-z]?\]|\[\]")  # "[1a]", "[-3]", "[]": a citation gone wrong
+
+
 def strip_markers(text: str) -> str:
-    """The answer without its [n] markers.
+    """The answer without its [n] markers (nor short bracketed leftovers of garbled ones).
 
     >>> strip_markers("Xu is vice chairman [1][2].")
     'Xu is vice chairman.'
+    >>> strip_markers("Xu is vice chairman [1a], says [the] TASS [-3].")
+    'Xu is vice chairman, says [the] TASS.'
     """
-    return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip()
+    return re.sub(r"\s+([.,;:!?])", r"\1", _GARBLED.sub("", MARKER.sub("", text))).strip()
 

@@ -140,6 +140,16 @@ def test_a_marker_naming_no_sentence_is_dropped_from_text_and_citations(engine):
     assert f"[{n + 7}]" in answer.raw_text  # the model's own text is kept for inspection
 
 
+@pytest.mark.parametrize("bad", ["[0]", "[two]", "[1a]", "[-3]", "[]"])
+def test_a_malformed_or_zero_sentence_id_cites_nothing(engine, bad):
+    sentence = grounded_reply(engine)
+    engine.llm.replies[:] = [f"{sentence} {bad}."]
+    answer = engine.ask(QUESTION)
+    assert not answer.abstained and "[0]" not in answer.text
+    assert all(1 <= c.number <= len(answer.passages) for c in answer.citations)
+    assert answer.sentences[0].supported, "the sentence is still checked against the evidence and repaired"
+
+
 def test_a_sentence_its_citation_does_not_state_is_flagged_and_highlights_nothing(engine):
     engine.llm.replies[:] = ["Russia won the hockey tournament [1]."]
     answer = engine.ask("Who won the ice hockey world championship?")
