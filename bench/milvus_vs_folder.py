@@ -12,7 +12,7 @@ also score retrieval on each gold file with the eval harness (`rag eval --retrie
 
     nice -n 15 .venv/bin/python bench/milvus_vs_folder.py --scale 100000
 
-stores bench/scale.py's synthetic corpus (bench/corpus.py, same seed) of that many chunks in a folder index and
+stores bench/scale.py's synthetic corpus (rag/synthetic.py, same seed) of that many chunks in a folder index and
 in Milvus through the same writer code (its hashed random-projection vectors: storage is timed, not a model),
 then times retrieval on both for 200 of its questions.
 """
@@ -105,7 +105,7 @@ def retrieval_metrics(gold: Path, location: str, out: Path) -> dict:
 
 def run_scale(n_chunks: int, uri: str, work: Path, n_questions: int = 200) -> dict:
     sys.path.insert(0, str(ROOT / "bench"))
-    from corpus import Corpus
+    from rag.synthetic import Corpus
     from scale import HashedEmbedder, build_hashed, make_questions
 
     embedder = HashedEmbedder()

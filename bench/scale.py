@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from corpus import Article, Corpus  # noqa: E402
+from rag.synthetic import Article, Corpus  # noqa: E402
 
 WORD = re.compile(r"\w+")
 OUT = ROOT / "runs" / "scale"
@@ -429,7 +429,7 @@ def main() -> int:
         return 0
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--chunks", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    p.add_argument("--real", action="store_true", help="real embeddings through rag ingest (slow: ~50 chunks/s)")
+    p.add_argument("--real", action="store_true", help="real embeddings through rag ingest")
     p.add_argument("--questions", type=int, default=200)
     p.add_argument("--keep", action="store_true", help="keep the index folders in runs/scale/")
     p.add_argument("--reuse", action="store_true",

@@ -165,11 +165,11 @@ def _floors_entry(args) -> FloorsEntry | None:
 
 
 def _retrieval_only(s: Settings):
-    from rag.embedding import SentenceTransformerEmbedder
+    from rag.embedding import embedder_for_index
     from rag.retrieve import RetrievalSettings, Retriever
     from rag.store import open_store
 
-    embedder = SentenceTransformerEmbedder()
+    embedder = embedder_for_index(s.index)
     store = open_store(s.index, expect_model_id=embedder.model_id)
     return store, Retriever(store, embedder, RetrievalSettings(mode=s.retrieval)).retrieve, None, None, None
 

@@ -170,7 +170,7 @@ def progress_bars():
 
 def cmd_ingest(args) -> int:
     from .chunking import ChunkerSettings
-    from .embedding import SentenceTransformerEmbedder
+    from .embedding import embedder_for_index
     from .ingest import ingest
 
     settings = None
@@ -178,7 +178,7 @@ def cmd_ingest(args) -> int:
         d = ChunkerSettings()
         settings = ChunkerSettings(d.chunk_tokens if args.chunk_tokens is None else args.chunk_tokens,
                                    d.overlap_tokens if args.overlap_tokens is None else args.overlap_tokens)
-    embedder = SentenceTransformerEmbedder()
+    embedder = embedder_for_index(args.index)
     if args.ray:
         from .ray_embed import RayEmbedder
 

@@ -230,11 +230,11 @@ def open_engine(index_path: str | Path, model: str | None = None, top_k: int = 5
 
     ``model`` is "quality" (default), "fast", or a path to a GGUF file; $RAG_MODEL is read when it is None.
     """
-    from .embedding import SentenceTransformerEmbedder
+    from .embedding import embedder_for_index
     from .llm import LlamaCppLLM
     from .models import resolve_model
 
-    embedder = embedder or SentenceTransformerEmbedder()
+    embedder = embedder or embedder_for_index(index_path)
     store = open_store(index_path, expect_model_id=embedder.model_id)
     path, model_id = resolve_model(model)
     return Engine(store, embedder, LlamaCppLLM(path, model_id, n_ctx=n_ctx), top_k=top_k, max_tokens=max_tokens,

@@ -42,11 +42,8 @@ def _ray():
 class _EmbedActor:
     """Holds one embedder in a Ray actor; called with a batch {"i", "text"}, returns {"i", "vector"}."""
 
-    def __init__(self, path: str, batch_size: int, threads: int):
-        import torch
-
-        torch.set_num_threads(threads)
-        self.embedder = SentenceTransformerEmbedder(path, batch_size=batch_size)
+    def __init__(self, path: str, batch_size: int, threads: int, backend: str):
+        self.embedder = SentenceTransformerEmbedder(path, batch_size=batch_size, backend=backend, threads=threads)
 
     def __call__(self, batch: dict) -> dict:
         return {"i": batch["i"], "vector": self.embedder.embed_batch([str(t) for t in batch["text"]])}
@@ -107,7 +104,8 @@ class RayEmbedder:
         data = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)], override_num_blocks=blocks)
         out = data.map_batches(_EmbedActor, fn_constructor_kwargs={"path": str(self.inner.path),
                                                                     "batch_size": self.inner.batch_size,
-                                                                    "threads": 1},
+                                                                    "threads": 1,
+                                                                    "backend": self.inner.backend},
                                batch_size=self.batch, batch_format="numpy", num_cpus=1,
                                compute=ray.data.ActorPoolStrategy(size=actors))
         rows = 0

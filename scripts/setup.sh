@@ -68,13 +68,15 @@ if [ "$installed" != "$LLAMA_VERSION" ] || [ ! -f "$VENV/.llama-$key" ]; then
   touch "$VENV/.llama-$key"
 fi
 
-# 4. this project and its dependencies (editable), with the input formats and the extras the tests use
-#    (Milvus server, Ray).
+# 4. this project and its dependencies (editable), with the input formats, the OpenVINO embedder (the default
+#    embedding backend) and the extras the tests use (Milvus server, Ray). torch stays the CPU build installed
+#    above: the constraint keeps any dependency from replacing it with a CUDA one.
 # (the editable install maps the packages present when it ran: the stamp covers them too)
 stamp="$VENV/.deps-$( (cat pyproject.toml; ls -d */) | sha256sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   say "installing the project and its dependencies"
-  "${PIP[@]}" install --find-links "$WHEELDIR" -e ".[formats,test,milvus,ray]"
+  "${PIP[@]}" install --find-links "$WHEELDIR" -c <(echo "torch==$TORCH_VERSION") \
+    -e ".[formats,test,milvus,ray,openvino]"
   touch "$stamp"
 fi
 
@@ -83,7 +85,11 @@ for m in ${RAG_SETUP_MODELS:-quality fast}; do
   "$VENV/bin/rag" models fetch "$m"
 done
 
-# 6. optional: Debian's chromium for the browser test.
+# 6. the embedding model on its default backend: the OpenVINO int8 export is made once (about half a minute),
+#    then loaded from the cache.
+"$VPY" -c "from rag.embedding import SentenceTransformerEmbedder as E; e = E(); e.dim; print(f'embedder: {e.model_id} ready')"
+
+# 7. optional: Debian's chromium for the browser test.
 if [ "${RAG_SETUP_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   say "installing chromium (apt-get)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -1,4 +1,5 @@
-"""A deterministic synthetic news corpus for the scale benchmark (bench/scale.py).
+"""A deterministic synthetic news corpus: the scale benchmark's articles (bench/scale.py) and the texts the
+int8 embedder is calibrated on (rag/openvino_embed.py).
 
 Articles are recombined from a generated vocabulary: invented people, places,
 outlets and organisations, dates, numbers, and sentences of 8-34 words built from
