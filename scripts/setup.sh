@@ -85,7 +85,7 @@ for m in ${RAG_SETUP_MODELS:-quality fast}; do
   "$VENV/bin/rag" models fetch "$m"
 done
 
-# 6. the embedding model on its default backend: the OpenVINO int8 export is made once (about half a minute),
+# 6. the embedding model on its default backend: the OpenVINO export is made once (seconds),
 #    then loaded from the cache.
 "$VPY" -c "from rag.embedding import SentenceTransformerEmbedder as E; e = E(); e.dim; print(f'embedder: {e.model_id} ready')"
 

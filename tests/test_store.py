@@ -16,35 +16,15 @@ import pytest
 from fakes import FakeEmbedder
 from rag.chunking import ChunkerSettings
 from rag.errors import IndexCorrupt, IndexIncompatible, IndexNotFound, RagError
-from rag.store import EmbeddingInfo, Store, create_store, open_store, store_exists
+from rag.store import Store, create_store, open_store, store_exists
 from rag.store import dense as dense_mod
 from rag.store import local as local_mod
 from rag.store.fulltext import FullText
 from rag.store.local import DB, FORMAT_VERSION, MANIFEST, LocalStore
 from rag.types import Chunk, Document, Span
+from test_store_contract import EMB, INFO, make_doc, put  # documents made the same way as the contract's
 
-EMB = FakeEmbedder()
-INFO = EmbeddingInfo(EMB.model_id, EMB.dim, EMB.max_tokens)
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def make_doc(doc_id: str, sentences: list[str], title: str = "", outlet: str = "Outlet",
-             date: str = "2024-01-01") -> tuple[Document, list[Chunk], np.ndarray]:
-    text = " ".join(sentences)
-    chunks, pos = [], 0
-    for n, s in enumerate(sentences):
-        start = text.index(s, pos)
-        pos = start + len(s)
-        chunks.append(Chunk(f"{doc_id}:{n}", doc_id, s, Span(start, pos), (Span(start, pos),)))
-    doc = Document(doc_id, text, title=title or f"Title {doc_id}", date=date, outlet=outlet,
-                   url="https://x/" + doc_id, source_path=f"/src/{doc_id}.txt", content_hash="h-" + doc_id)
-    return doc, chunks, EMB.embed_batch([c.text for c in chunks])
-
-
-def put(store: Store, *docs) -> None:
-    with store.writer() as w:
-        for d in docs:
-            w.put(*d)
 
 
 @pytest.fixture
