@@ -164,7 +164,9 @@ class StreamFilter:
         return held
 
 
-_GARBLED = re.compile(r"\[[^\[\]\sA-Za-z]{0,4}[A-Za-z]?\]|\[\]")  # "[1a]", "[-3]", "[]": a citation gone wrong
+# "[1a]", "[-3]", "[#2]", "[]", "[,]": a citation gone wrong (a number with a stray sign or letter, or no content);
+# "[P]" or "[the]" is text the model wrote, kept
+_GARBLED = re.compile(r"\[\s*[-+#]?\d{1,3}\s*[A-Za-z]?\s*\]|\[[^\[\]\w]*\]")
 
 
 def strip_markers(text: str) -> str:
@@ -174,6 +176,8 @@ def strip_markers(text: str) -> str:
     'Xu is vice chairman.'
     >>> strip_markers("Xu is vice chairman [1a], says [the] TASS [-3].")
     'Xu is vice chairman, says [the] TASS.'
+    >>> strip_markers("[P] [1]"), strip_markers("[] [2b] [1]")
+    ('[P]', '')
     """
     return re.sub(r"\s+([.,;:!?])", r"\1", _GARBLED.sub("", MARKER.sub("", text))).strip()
 

@@ -220,13 +220,16 @@ def cmd_ask(args) -> int:
     if args.json:
         print(json.dumps(engine.ask(args.question).to_dict(), indent=2, ensure_ascii=False))
         return 0
-    answer = None
+    answer, streamed = None, []
     for event in engine.ask_stream(args.question):
         if isinstance(event, Token):
+            streamed.append(event.text)
             print(event.text, end="", flush=True)
         elif isinstance(event, Done):
             answer = event.answer
     print()
+    if not answer.abstained and answer.text.strip() != "".join(streamed).strip():
+        print(f"\nAs checked: {answer.text}")  # the checks added the citations the model left out, or marked a claim
     print(format_sources(answer))
     return 0
 

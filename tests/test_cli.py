@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -78,6 +79,20 @@ def test_ask_streams_the_answer_and_lists_the_closest_passages(capsys, fake_inde
     assert "Not in the articles" in out and "Closest passages found:" in out
     assert "Why: the model said the passages do not hold the answer" in out
     assert "[1] " in out and "scripted-llm" in out and "prompt tokens" in out
+
+
+def test_ask_prints_the_checked_answer_when_the_checks_changed_what_streamed(capsys, fake_index, gguf,
+                                                                             no_real_models):
+    no_real_models[1].replies = ["Zhang Youxia is China’s second highest ranking military official."]  # no marker
+    code, out, _ = run(capsys, "ask", "Who is Zhang Youxia?", "--index", str(fake_index))
+    streamed, _, rest = out.partition("\n")
+    assert code == 0 and streamed == "Zhang Youxia is China’s second highest ranking military official."
+    checked = next(line for line in rest.splitlines() if line.startswith("As checked: "))
+    marker = re.fullmatch(r"As checked: Zhang Youxia is China’s second highest ranking military official (\[\d\])\.",
+                          checked)
+    assert marker, checked
+    sources = rest.split("Sources:", 1)[1]
+    assert sources.lstrip().startswith(marker.group(1) + " 000_d9ac26facaa1f05c")  # the article that says it
 
 
 def test_ask_json_prints_the_answer_as_json(capsys, fake_index, gguf):

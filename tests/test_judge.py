@@ -28,6 +28,8 @@ def test_a_reply_the_checks_find_nothing_against_stands():
     ("How many ships sailed?", "Ships sailed [1].", "the question asks for a number and the answer gives none"),
     ("On which day of the week did they meet?", "In 2023 [1].", "the question asks for a weekday and the answer gives none"),
     ("Who chaired the commission?", "The vice chairman did [1].", "the question asks for a name and the answer gives none"),
+    ("Who is Xu Qiliang?", "[1].", "the reply holds nothing but citation markers"),
+    ("Who is Xu Qiliang?", "[1a] [2]", "the reply holds nothing but citation markers"),
 ])
 def test_each_check_names_itself(question, reply, reason):
     v = verdict(question, reply)
@@ -39,6 +41,7 @@ def test_each_check_names_itself(question, reply, reason):
     ("How were the talks described?", "As “constructive and fruitful” [2]."),
     ("Who is the vice chairman?", "Xu Qiliang [1]."),
     ("Which agency published it?", "TASS [1]."),  # the source line is evidence too
+    ("Which class is it?", "[P]"),  # a bracketed letter is text, not a garbled citation
 ])
 def test_answers_holding_what_was_asked_stand(question, reply):
     assert verdict(question, reply).answered

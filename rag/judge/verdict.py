@@ -79,6 +79,8 @@ def decide(question: Question, reply: str, cited: list[int], evidence: Sequence[
     if is_abstention(reply, cited):
         return Verdict(False, "the model said the passages do not hold the answer")
     claim = strip_markers(reply)
+    if not any(ch.isalnum() for ch in claim):
+        return Verdict(False, "the reply holds nothing but citation markers")
     numbers = unsupported_numbers(claim, evidence)
     if numbers:
         return Verdict(False, f"numbers not in the passages: {', '.join(dict.fromkeys(numbers))}")
