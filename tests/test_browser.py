@@ -8,6 +8,7 @@ the second question.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -105,9 +106,10 @@ def test_answer_with_highlighted_source_then_abstention(page, tmp_path):
     marker = sentence.locator("a.cite").first
     marker.click()
     assert page.url.endswith(marker.get_attribute("href"))
-    SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(tmp_path / "answer.png"))
-    shutil.copyfile(tmp_path / "answer.png", SCREENSHOT)
+    if os.environ.get("RAG_UPDATE_SCREENSHOT") == "1":  # the README's picture; a test run leaves the tree alone
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(tmp_path / "answer.png", SCREENSHOT)
 
     ask(page, "What is the population of Russia?")
     assert page.locator("#conversation .turn.current .notice.abstain").is_visible(), \
