@@ -76,17 +76,7 @@ def run(corpus: Path, qfile: Path, uri: str, work: Path, gold_files: list[Path])
     r = ingest([corpus], uri, embedder)
     out["milvus_ingest"] = {"chunks": r.chunks_embedded, "seconds": round(r.seconds, 2),
                             "chunks_per_s": round(r.chunks_embedded / r.seconds, 1)}
-    qs = questions(qfile)
-    cached = CachedEmbedder(embedder)
-    cached.embed_batch(qs)
-    for mode in ("dense", "bm25", "hybrid"):
-        ft, ff = timed_retrieval(folder, cached, qs, mode)
-        mt, mf = timed_retrieval(uri, cached, qs, mode)
-        out[f"retrieve_{mode}"] = {
-            "folder_p50_ms": round(1000 * statistics.median(ft), 1), "folder_p95_ms": round(1000 * pct(ft, 0.95), 1),
-            "milvus_p50_ms": round(1000 * statistics.median(mt), 1), "milvus_p95_ms": round(1000 * pct(mt, 0.95), 1),
-            "same_passages": sum(a == b for a, b in zip(ff, mf)), "questions": len(qs)}
-        print(mode, out[f"retrieve_{mode}"], file=sys.stderr)
+    out.update(compare_retrieval(folder, uri, embedder, questions(qfile)))
     for gold in gold_files:
         out[f"eval_{gold.stem}"] = {name: retrieval_metrics(gold, loc, work / f"{name}_{gold.stem}")
                                     for name, loc in (("folder", str(folder)), ("milvus", uri))}
@@ -103,6 +93,25 @@ def retrieval_metrics(gold: Path, location: str, out: Path) -> dict:
     return {k: v for k, v in metrics.items() if k.startswith("retrieval_")}
 
 
+def compare_retrieval(folder: Path, uri: str, embedder, qs: list[str]) -> dict:
+    """Retrieval on both stores for every question in each mode: latencies and how many top-k lists agree
+    (the questions' vectors cached first, so the times are the stores' and the fusion's)."""
+    cached = CachedEmbedder(embedder)
+    cached.embed_batch(qs)
+    out = {}
+    for mode in ("dense", "bm25", "hybrid"):
+        ft, ff = timed_retrieval(folder, cached, qs, mode)
+        mt, mf = timed_retrieval(uri, cached, qs, mode)
+        out[f"retrieve_{mode}"] = {
+            "folder_p50_ms": round(1000 * statistics.median(ft), 1), "folder_p95_ms": round(1000 * pct(ft, 0.95), 1),
+            "milvus_p50_ms": round(1000 * statistics.median(mt), 1), "milvus_p95_ms": round(1000 * pct(mt, 0.95), 1),
+            "same_passages": sum(a == b for a, b in zip(ff, mf)),
+            "same_documents": sum({c.split(":")[0] for c in a} == {c.split(":")[0] for c in b} for a, b in zip(ff, mf)),
+            "questions": len(qs)}
+        print(mode, out[f"retrieve_{mode}"], file=sys.stderr)
+    return out
+
+
 def run_scale(n_chunks: int, uri: str, work: Path, n_questions: int = 200) -> dict:
     sys.path.insert(0, str(ROOT / "bench"))
     from rag.synthetic import Corpus
@@ -115,19 +124,7 @@ def run_scale(n_chunks: int, uri: str, work: Path, n_questions: int = 200) -> di
     MilvusStore.drop(uri)
     out["milvus_store"] = build_hashed(uri, n_chunks, embedder, Corpus())
     print(out, file=sys.stderr)
-    qs = make_questions(folder, n_questions)
-    cached = CachedEmbedder(embedder)
-    cached.embed_batch(qs)
-    for mode in ("dense", "bm25", "hybrid"):
-        ft, ff = timed_retrieval(folder, cached, qs, mode)
-        mt, mf = timed_retrieval(uri, cached, qs, mode)
-        out[f"retrieve_{mode}"] = {
-            "folder_p50_ms": round(1000 * statistics.median(ft), 1), "folder_p95_ms": round(1000 * pct(ft, 0.95), 1),
-            "milvus_p50_ms": round(1000 * statistics.median(mt), 1), "milvus_p95_ms": round(1000 * pct(mt, 0.95), 1),
-            "same_passages": sum(a == b for a, b in zip(ff, mf)),
-            "same_documents": sum({c.split(":")[0] for c in a} == {c.split(":")[0] for c in b} for a, b in zip(ff, mf)),
-            "questions": len(qs)}
-        print(mode, out[f"retrieve_{mode}"], file=sys.stderr)
+    out.update(compare_retrieval(folder, uri, embedder, make_questions(folder, n_questions)))
     return out
 
 
