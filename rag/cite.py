@@ -61,6 +61,25 @@ def cited_numbers(text: str) -> list[int]:
     return list(dict.fromkeys(n for m in MARKER.finditer(text) for n in marker_numbers(m.group(1))))
 
 
+_AFTER_STOP = re.compile(r"\s*([.!?;,:])\s*((?:\[\s*\d[^\]]*\]\s*)+)")  # "claim. [1]": markers after the stop
+
+
+def same_answer(a: str, b: str) -> bool:
+    """Whether two versions of an answer say the same with the same markers, wherever a sentence's markers
+    stand around its full stop (the model writes "claim. [1]", the checked answer "claim [1].").
+
+    >>> same_answer("Xu is vice chairman. [1]", "Xu is vice chairman [1].")
+    True
+    >>> same_answer("Xu is vice chairman. He met Shoigu.", "Xu is vice chairman [1]. He met Shoigu.")
+    False
+    """
+    def norm(text: str) -> str:
+        moved = _AFTER_STOP.sub(lambda m: f" {m.group(2).strip()}{m.group(1)} ", text)
+        return re.sub(r"\s+", " ", moved).strip()
+
+    return norm(a) == norm(b)
+
+
 def shown_numbers(numbers: list[int], renumber: Renumber) -> list[int]:
     """The valid ``numbers`` as the reader sees them, each once, in order.
 

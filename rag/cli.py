@@ -211,6 +211,7 @@ def format_ingest_report(report, index: str) -> str:
 
 
 def cmd_ask(args) -> int:
+    from .cite import same_answer
     from .engine import Done, Token, open_engine
 
     from .retrieve import RetrievalSettings
@@ -228,7 +229,7 @@ def cmd_ask(args) -> int:
         elif isinstance(event, Done):
             answer = event.answer
     print()
-    if not answer.abstained and answer.text.strip() != "".join(streamed).strip():
+    if not answer.abstained and not same_answer("".join(streamed), answer.text):
         print(f"\nAs checked: {answer.text}")  # the checks added the citations the model left out, or marked a claim
     print(format_sources(answer))
     return 0
