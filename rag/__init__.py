@@ -7,6 +7,7 @@
 
 Heavy models load on first use, never at import time.
 """
+from .embedding import embedder_for_index
 from .engine import Done, Engine, Retrieved, Token, open_engine
 from .errors import RagError
 from .ingest import ingest, remove_documents
@@ -14,5 +15,5 @@ from .types import Answer, Chunk, Citation, Document, IngestReport, Passage, Spa
 
 __all__ = [
     "Answer", "Chunk", "Citation", "Document", "Done", "Engine", "IngestReport", "Passage", "RagError",
-    "Retrieved", "Span", "Timings", "Token", "ingest", "open_engine", "remove_documents",
+    "Retrieved", "Span", "Timings", "Token", "embedder_for_index", "ingest", "open_engine", "remove_documents",
 ]
