@@ -8,6 +8,7 @@ creation was cut short.
 """
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 
@@ -18,10 +19,19 @@ import pytest
 def milvus_server():
     """Its data lives in a folder of its own, not under pytest's basetemp: pytest deletes all but the last three
     basetemp folders when other runs start, and a long run's server would lose its data under it."""
+    from rag.store.milvus_bm25 import CACHE_ENV
     from rag.store.milvus_embedded import embedded_milvus
 
     with tempfile.TemporaryDirectory(prefix="rag-milvus-") as data, embedded_milvus(data) as server:
-        yield server
+        before = os.environ.get(CACHE_ENV)
+        os.environ[CACHE_ENV] = os.path.join(data, "bm25-caches")  # the clients' BM25 caches go with the server
+        try:
+            yield server
+        finally:
+            if before is None:
+                os.environ.pop(CACHE_ENV, None)
+            else:
+                os.environ[CACHE_ENV] = before
 
 
 @pytest.fixture

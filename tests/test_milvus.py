@@ -7,6 +7,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -34,7 +35,8 @@ QUESTIONS = ["Who is Xu Qiliang?", "When did Putin meet China's Defense Minister
              "Which outlet published the article about Interaction-2022?", "What is the population of Russia?"]
 
 
-@pytest.mark.parametrize("module", ["rag.store", "rag.store.bm25", "rag.store.milvus_client", "rag.store.milvus_schema"])
+@pytest.mark.parametrize("module", ["rag.store", "rag.store.bm25", "rag.store.milvus_bm25",
+                                    "rag.store.milvus_client", "rag.store.milvus_schema"])
 def test_docstring_examples(module):
     assert doctest.testmod(importlib.import_module(module)).failed == 0
 
@@ -150,6 +152,54 @@ def test_a_removal_cut_short_after_the_switch_is_hidden_then_finished(milvus_uri
     assert store._rpc("query", collection_name=store._chunks, filter='doc_id == "a"', output_fields=["pk"],
                       consistency_level="Strong") == []
     store.close()
+
+
+def test_bm25_follows_the_server_and_scores_as_the_folder_does(milvus_uri, tmp_path):
+    """Each client's BM25 cache (rag/store/milvus_bm25.py): the same scores as the index folder; another client's
+    additions and removals show in the next search; deleting the cache loses nothing."""
+    docs = [_one_doc("a", "Antelopes graze on the plain."), _one_doc("b", "Bears fish for salmon in the river."),
+            _one_doc("c", "Salmon swim up the river to spawn, and bears wait.")]
+    reader, folder = create_store(milvus_uri, INFO, ChunkerSettings()), create_store(tmp_path / "f", INFO,
+                                                                                      ChunkerSettings())
+    for store in (reader, folder):
+        with store.writer() as w:
+            for d in docs:
+                w.put(*d)
+    for q in ["salmon river", "antelopes", "Do bears fish for salmon?"]:
+        there, here = reader.lexical_search(q, 5), folder.lexical_search(q, 5)
+        assert [h.chunk_id for h in there] == [h.chunk_id for h in here] and there
+        assert [h.score for h in there] == pytest.approx([h.score for h in here], rel=1e-6)
+    folder.close()
+    other = open_store(milvus_uri)
+    with other.writer() as w:
+        w.remove(["a"])
+        w.put(*_one_doc("d", "Zebras graze beside antelopes."))
+    other.close()
+    assert [h.chunk_id for h in reader.lexical_search("antelopes", 3)] == ["d:0"]
+    assert [h.chunk_id for h in reader.lexical_search("zebras", 3)] == ["d:0"]
+    cache = reader._lexical.folder
+    reader.close()
+    shutil.rmtree(cache)
+    again = open_store(milvus_uri)
+    assert {h.chunk_id for h in again.lexical_search("antelopes salmon", 5)} == {"d:0", "b:0", "c:0"}
+    assert cache.exists()
+    again.close()
+
+
+def test_a_new_index_in_the_same_collection_does_not_inherit_the_bm25_cache(milvus_index, monkeypatch):
+    monkeypatch.setattr("rag.store.milvus._now", lambda: "2026-01-01T00:00:00Z")  # both created in one second
+    uri = milvus_index("bm25_cache_reuse")
+    old = create_store(uri, INFO, ChunkerSettings())
+    with old.writer() as w:
+        w.put(*_one_doc("z", "Zebras run."))
+    assert old.lexical_search("zebras", 3)  # cached at generation 1
+    old.close()
+    uri = milvus_index("bm25_cache_reuse")  # that index forgotten: its collections now hold a new one
+    new = create_store(uri, INFO, ChunkerSettings())
+    with new.writer() as w:
+        w.put(*_one_doc("g", "Goats climb."))  # generation 1 again
+    assert new.lexical_search("zebras", 3) == [] and [h.chunk_id for h in new.lexical_search("goats", 3)] == ["g:0"]
+    new.close()
 
 
 def _retrieved(location, questions=QUESTIONS):

@@ -14,15 +14,15 @@ milvus_schema.py):
 - one writer at a time: a ``lock`` row with the writer's host, pid and a heartbeat (a
   lock whose process is gone, or silent for LOCK_STALE_S, is taken over);
 - dense search: HNSW, inner product on unit vectors (= cosine); BM25: each chunk keeps
-  its terms and their counts (an ARRAY field), the chunks holding a query term are
-  fetched and scored with the folder store's formula (bm25.py), so the server stays
-  the one source of truth.
+  its terms and their counts (an ARRAY field), from which each client keeps a tantivy
+  index synced by generation (milvus_bm25.py): the server stays the one source of truth.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import socket
 import time
 import uuid
@@ -36,6 +36,7 @@ from ..errors import IndexCorrupt, IndexIncompatible, IndexNotFound, RagError
 from ..types import Chunk, Document, Span
 from . import bm25
 from .base import FORMAT, DocumentInfo, EmbeddingInfo, Hit, StoreInfo, StoreProgress, from_extra, info_extra
+from .milvus_bm25 import LexicalCache, cache_folder
 from .milvus_client import (MilvusLocation, _dim, _fence, _get_meta, _has_manifest, _in, _load, _meta_row, _now,
                             _parts, _quote, _rpc, connect, is_milvus, parse_location)
 from .milvus_schema import DOCS, META, create_collections
@@ -66,6 +67,7 @@ class MilvusStore:
         self._docs = where.collection + DOCS
         self._meta = where.collection + META
         self._unflushed = 0  # chunks inserted since the last flush
+        self._lexical = LexicalCache(cache_folder(where.address, where.collection, _index_id(manifest)))
 
     # ---- opening -------------------------------------------------------------------------------------
     @staticmethod
@@ -95,6 +97,7 @@ class MilvusStore:
                                                                                           embedding.dim))
         now = _now()
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "layout": "milvus", "created_at": now,
+                    "uid": uuid.uuid4().hex,
                     "embedding": asdict(embedding), "chunker": chunker.to_dict()}
         state = {"generation": 0, "documents": 0, "chunks": 0, "tokens": 0, "updated_at": now, "removing": None,
                  "ts": 1}  # no rows to wait for
@@ -138,6 +141,9 @@ class MilvusStore:
         client = connect(where)
         try:
             found = False
+            if _has_manifest(client, where):
+                manifest = json.loads(_get_meta(client, where, "manifest"))
+                shutil.rmtree(cache_folder(where.address, where.collection, _index_id(manifest)), ignore_errors=True)
             for name in (where.collection, where.collection + DOCS, where.collection + META):
                 if _rpc(client, where, "has_collection", collection_name=name):
                     _rpc(client, where, "drop_collection", collection_name=name)
@@ -147,6 +153,7 @@ class MilvusStore:
             client.close()
 
     def close(self) -> None:
+        self._lexical.close()
         with contextlib.suppress(Exception):
             self._client.close()
 
@@ -362,11 +369,7 @@ class MilvusStore:
         n = int(state["chunks"])
         if not n:
             return []
-        expr = f"array_contains_any(terms, {json.dumps(list(dict.fromkeys(terms)), ensure_ascii=False)})"
-        rows = self._query(self._chunks, expr, ["chunk_id", "terms", "tfs", "length"], state)
-        scores = bm25.score(terms, ((r["chunk_id"], r["terms"], r["tfs"], r["length"]) for r in rows), n,
-                            int(state["tokens"]) / n)
-        return [Hit(c, s) for c, s in bm25.top(scores, k)]
+        return [Hit(c, s) for c, s in self._lexical.search(self, state, terms, k)]
 
     def find_documents(self, *, outlet: str = "", date: str = "", title_words: Collection[str] = (),
                        limit: int = 1000) -> list[str]:
@@ -382,6 +385,11 @@ class MilvusStore:
             return []
         expr = " and ".join(where + ["part == 0"])
         return sorted(r["doc_id"] for r in self._query(self._docs, expr, ["doc_id"], self._state()))[:limit]
+
+
+def _index_id(manifest: dict) -> str:
+    """What tells this index from another created later in the same collection (indexes before "uid": the time)."""
+    return manifest.get("uid") or manifest.get("created_at", "")
 
 
 def _lock_alive(lock: dict) -> bool:
