@@ -95,7 +95,9 @@ class Engine:
 
     def warm_up(self, sentences: int = WARM_SENTENCES) -> None:
         """Load both models, evaluate the fixed start of the prompt once (so its KV state is cached) and embed
-        up to ``sentences`` article sentences, reading the articles a page at a time."""
+        up to ``sentences`` article sentences, reading the articles a page at a time. A first BM25 search comes
+        first: a store that builds something for it (a Milvus index's BM25 cache) does it now."""
+        self.store.lexical_search("warm up", 1)
         self.vectors.embed_batch(["warm up"])
         warm = getattr(self.llm, "warm_up", None)
         if warm is not None:

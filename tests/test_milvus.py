@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fakes import FakeEmbedder
+from fakes import FakeEmbedder, ScriptedLLM
 from rag.chunking import ChunkerSettings
 from rag.errors import IndexIncompatible, IndexNotFound, RagError
 from rag.ingest import ingest, remove_documents
@@ -184,6 +184,19 @@ def test_bm25_follows_the_server_and_scores_as_the_folder_does(milvus_uri, tmp_p
     assert {h.chunk_id for h in again.lexical_search("antelopes salmon", 5)} == {"d:0", "b:0", "c:0"}
     assert cache.exists()
     again.close()
+
+
+def test_the_engines_warm_up_builds_the_bm25_cache_before_the_first_question(milvus_uri):
+    from rag.engine import Engine
+
+    store = create_store(milvus_uri, INFO, ChunkerSettings())
+    with store.writer() as w:
+        w.put(*_one_doc("a", "Antelopes graze."))
+    built = store._lexical.folder / "rows.sqlite"
+    assert not built.exists()
+    Engine(store, EMB, ScriptedLLM(["x"])).warm_up(sentences=0)
+    assert built.exists()
+    store.close()
 
 
 def test_a_new_index_in_the_same_collection_does_not_inherit_the_bm25_cache(milvus_index, monkeypatch):
