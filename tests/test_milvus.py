@@ -154,9 +154,11 @@ def test_a_removal_cut_short_after_the_switch_is_hidden_then_finished(milvus_uri
     store.close()
 
 
-def test_bm25_follows_the_server_and_scores_as_the_folder_does(milvus_uri, tmp_path):
+def test_bm25_follows_the_server_and_scores_as_the_folder_does(milvus_uri, tmp_path, monkeypatch):
     """Each client's BM25 cache (rag/store/milvus_bm25.py): the same scores as the index folder; another client's
     additions and removals show in the next search; deleting the cache loses nothing."""
+    monkeypatch.setattr("rag.store.milvus_bm25.APPLY_ROWS", 2)  # several batches and fetches per sync
+    monkeypatch.setattr("rag.store.milvus_bm25.FETCH_IDS", 1)
     docs = [_one_doc("a", "Antelopes graze on the plain."), _one_doc("b", "Bears fish for salmon in the river."),
             _one_doc("c", "Salmon swim up the river to spawn, and bears wait.")]
     reader, folder = create_store(milvus_uri, INFO, ChunkerSettings()), create_store(tmp_path / "f", INFO,

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 CACHE_ENV = "RAG_BM25_CACHE_DIR"  # where the caches live (default: $RAG_CACHE_DIR/milvus-bm25)
 FETCH_IDS = 2_000           # primary keys per query when fetching new rows
+APPLY_ROWS = 20_000         # rows per tantivy commit (bounds the memory of a large first sync)
 REPORT_ROWS = 20_000        # a sync this large reports its progress on stderr
 
 
@@ -113,26 +114,33 @@ class LexicalCache:
         self._synced = generation
 
     def _catch_up(self, store: "MilvusStore", state: dict, generation: int) -> None:
+        """Make the cache hold exactly the rows of ``state``: add the rows it lacks, a batch at a time (each
+        batch one tantivy commit, then recorded, so an interrupted sync resumes), then drop the rows gone."""
         live = {int(r["pk"]): r["chunk_id"] for r in store._query(store._chunks, "gen >= 0", ["pk", "chunk_id"], state)}
         known = {pk for (pk,) in self._db.execute("SELECT pk FROM rows")}
-        gone = sorted(known - live.keys())
         new = sorted(live.keys() - known)
         loud = len(new) >= REPORT_ROWS
         if loud:
             self._report(f"building the BM25 cache of {store.location} from the server: {len(new):,} chunks")
-        added: list[tuple[int, list[str]]] = []
-        for start in range(0, len(new), FETCH_IDS):
-            part = new[start:start + FETCH_IDS]
-            rows = store._query(store._chunks, f"pk in [{', '.join(map(str, part))}]", ["pk", "terms", "tfs"], state)
-            added.extend((int(r["pk"]), tokens_of(r["terms"], r["tfs"])) for r in rows)
-            if loud and (start // FETCH_IDS) % 10 == 9:
-                self._report(f"  {start + len(part):,}/{len(new):,} chunks read")
-        # the ids added are deleted first too: a sync cut short after tantivy's commit is repeated harmlessly
-        self._fulltext.apply(gone + [pk for pk, _ in added], added)
+        for start in range(0, len(new), APPLY_ROWS):
+            batch = new[start:start + APPLY_ROWS]
+            added: list[tuple[int, list[str]]] = []
+            for first in range(0, len(batch), FETCH_IDS):
+                ids = ", ".join(map(str, batch[first:first + FETCH_IDS]))
+                rows = store._query(store._chunks, f"pk in [{ids}]", ["pk", "terms", "tfs"], state)
+                added.extend((int(r["pk"]), tokens_of(r["terms"], r["tfs"])) for r in rows)
+            # deleted first too: a batch cut short after tantivy's commit is repeated harmlessly
+            self._fulltext.apply([pk for pk, _ in added], added)
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO rows (pk, chunk_id) VALUES (?, ?)",
+                                     ((pk, live[pk]) for pk, _ in added))
+            if loud:
+                self._report(f"  {start + len(batch):,}/{len(new):,} chunks")
+        gone = sorted(known - live.keys())
+        if gone:
+            self._fulltext.apply(gone, [])
         with self._db:
             self._db.executemany("DELETE FROM rows WHERE pk = ?", ((pk,) for pk in gone))
-            self._db.executemany("INSERT OR REPLACE INTO rows (pk, chunk_id) VALUES (?, ?)",
-                                 ((pk, live[pk]) for pk, _ in added))
             self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)", (generation,))
         if loud:
             self._report(f"  BM25 cache ready: {self._fulltext.size:,} chunks")
