@@ -22,16 +22,10 @@ def milvus_server():
     from rag.store.milvus_bm25 import CACHE_ENV
     from rag.store.milvus_embedded import embedded_milvus
 
-    with tempfile.TemporaryDirectory(prefix="rag-milvus-") as data, embedded_milvus(data) as server:
-        before = os.environ.get(CACHE_ENV)
-        os.environ[CACHE_ENV] = os.path.join(data, "bm25-caches")  # the clients' BM25 caches go with the server
-        try:
-            yield server
-        finally:
-            if before is None:
-                os.environ.pop(CACHE_ENV, None)
-            else:
-                os.environ[CACHE_ENV] = before
+    with tempfile.TemporaryDirectory(prefix="rag-milvus-") as data, embedded_milvus(data) as server, \
+            pytest.MonkeyPatch.context() as env:
+        env.setenv(CACHE_ENV, os.path.join(data, "bm25-caches"))  # the clients' BM25 caches go with the server
+        yield server
 
 
 @pytest.fixture

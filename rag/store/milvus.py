@@ -366,8 +366,7 @@ class MilvusStore:
         if k <= 0 or not terms:
             return []
         state = self._state()
-        n = int(state["chunks"])
-        if not n:
+        if not int(state["chunks"]):
             return []
         return [Hit(c, s) for c, s in self._lexical.search(self, state, terms, k)]
 

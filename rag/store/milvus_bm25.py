@@ -5,9 +5,9 @@ fields scans every row (measured at 10^5 chunks: about 0.25 s a query term on
 this machine), so BM25 cannot be asked of the server. The server stays the one
 source of truth: each chunk row holds its terms and their counts, and this cache
 is rebuilt from them. It is keyed by the server address, the collection and the
-index's id (a new index in the same collection gets another), and synced whenever the committed generation differs from
-the one it was built at (rows added since are fetched, rows gone are dropped);
-deleting the cache folder loses nothing. Queries then cost a tantivy search, as
+index's id (a new index in the same collection gets another), and synced whenever
+the committed generation differs from the one it was built at (rows added since are
+fetched, rows gone are dropped); deleting the cache folder loses nothing. Queries then cost a tantivy search, as
 with the index folder, and score alike (the same engine, the same tokens).
 
     $RAG_CACHE_DIR/milvus-bm25/COLL-<hash>/   fulltext/ (tantivy, keyed by the row's Milvus pk),
@@ -69,6 +69,7 @@ class LexicalCache:
             self._db.close()
             self._db = None
         self._fulltext = None
+        self._synced = None  # a search after this reopens and checks the cache again
 
     def search(self, store: "MilvusStore", state: dict, terms: Sequence[str], k: int) -> list[tuple[str, float]]:
         """Up to k (chunk id, BM25 score) of the index as of the committed ``state``, best first."""
