@@ -31,22 +31,45 @@ class LLM(Protocol):
 class LlamaCppLLM:
     """A GGUF model run by llama.cpp, loaded on first use, prompted with its own chat template.
 
-    The prompt always starts with the same system message, so llama.cpp's
-    prefix cache reuses its KV state from one question to the next.
+    The prompt always starts with the same system message and instructions, so llama.cpp's prefix match
+    reuses their KV state from one question to the next (only the evidence and the question are evaluated).
+
+    The settings are llama.cpp's: ``n_threads`` for generation and ``n_threads_batch`` for the prompt (default:
+    every core), ``n_batch`` / ``n_ubatch`` (tokens per decode call / per compute pass), ``flash_attn``, and
+    ``prompt_lookup`` (draft tokens proposed from the prompt's own n-grams per step; 0: off). The defaults were
+    measured with bench/llm_speed.py.
     """
 
     def __init__(self, model_path: str | Path, model_id: str | None = None, n_ctx: int = 4096,
-                 n_threads: int | None = None, n_batch: int = 512):
+                 n_threads: int | None = None, n_batch: int = 512, n_threads_batch: int | None = None,
+                 n_ubatch: int = 512, flash_attn: bool = True, prompt_lookup: int = 0):
         self.model_path = Path(model_path)
         self.model_id = model_id or self.model_path.stem
         if n_ctx < 512:
             raise ValueError(f"n_ctx must be >= 512, got {n_ctx}")
+        for name, value in (("n_threads", n_threads), ("n_threads_batch", n_threads_batch)):
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        for name, value in (("n_batch", n_batch), ("n_ubatch", n_ubatch)):
+            if value <= 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        if prompt_lookup < 0:
+            raise ValueError(f"prompt_lookup must be >= 0, got {prompt_lookup}")
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, os.cpu_count() or 1)
+        self.n_threads_batch = n_threads_batch or self.n_threads
         self.n_batch = n_batch
+        self.n_ubatch = min(n_ubatch, n_batch)
+        self.flash_attn = flash_attn
+        self.prompt_lookup = prompt_lookup
         self._llama = None
         self._formatter = None
         self._load_lock = threading.Lock()
+
+    @property
+    def llama(self):
+        """The loaded ``llama_cpp.Llama`` (loading it first), for measurements."""
+        return self.load()._llama
 
     def load(self) -> "LlamaCppLLM":
         with self._load_lock:
@@ -58,9 +81,15 @@ class LlamaCppLLM:
                     raise ModelError("llama-cpp-python is not installed; run scripts/setup.sh") from e
                 if not self.model_path.is_file():
                     raise ModelError(f"model file {self.model_path} is missing; run: rag models fetch quality")
+                draft = None
+                if self.prompt_lookup:
+                    from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+                    draft = LlamaPromptLookupDecoding(num_pred_tokens=self.prompt_lookup)
                 try:
                     llama = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                                  n_threads_batch=self.n_threads, n_batch=self.n_batch, flash_attn=True,
+                                  n_threads_batch=self.n_threads_batch, n_batch=self.n_batch,
+                                  n_ubatch=self.n_ubatch, flash_attn=self.flash_attn, draft_model=draft,
                                   verbose=False)
                 except (ValueError, RuntimeError) as e:
                     raise ModelError(
@@ -83,12 +112,13 @@ class LlamaCppLLM:
         stop = result.stop if isinstance(result.stop, list) else [result.stop] if result.stop else []
         return result.prompt, stop
 
-    def _tokens(self, prompt: str) -> list[int]:
-        return self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+    def tokenize(self, prompt: str) -> list[int]:
+        """Token ids of ``prompt`` (special tokens such as <|im_start|> parsed, no BOS added)."""
+        return self.llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
     def count_prompt_tokens(self, messages: Messages) -> int:
         prompt, _ = self.render(messages)
-        return len(self._tokens(prompt))
+        return len(self.tokenize(prompt))
 
     def warm_up(self, messages: Messages) -> None:
         """Evaluate a prompt once so the shared prefix (the system message) is cached."""
@@ -98,7 +128,7 @@ class LlamaCppLLM:
     def stream(self, messages: Messages, max_tokens: int = 256, refusal: RefusalProbe | None = None,
                not_first: Sequence[str] = ()) -> Iterator[str]:
         prompt, stop = self.render(messages)
-        tokens = self._tokens(prompt)
+        tokens = self.tokenize(prompt)
         if len(tokens) + max_tokens > self.n_ctx:
             raise ModelError(
                 f"prompt of {len(tokens)} tokens plus {max_tokens} to generate exceeds the context of {self.n_ctx}; "
@@ -121,7 +151,7 @@ class LlamaCppLLM:
 
     def _first_token(self, text: str) -> tuple[int, ...]:
         """The token a reply starting with ``text`` starts with."""
-        ids = self._tokens(text)
+        ids = self.tokenize(text)
         return (ids[0],) if ids else ()
 
 

