@@ -34,11 +34,13 @@ MRR_DEPTH = 10
 
 Retrieve = Callable[[str, int], Sequence[Passage]]  # (question, k) -> passages, best first
 Ask = Callable[[str], Answer]
+Select = Callable[[str], Sequence[Passage]]  # question -> the passages the model would be given
 
 
 def evaluate(questions: Sequence[Question], retrieve: Retrieve, ask: Ask | None = None, top_k: int = 5,
-             progress: bool = True) -> list[QuestionResult]:
-    """Score each question: retrieval at depth max(top_k, 10), then the answer unless ``ask`` is None."""
+             progress: bool = True, select: Select | None = None) -> list[QuestionResult]:
+    """Score each question: retrieval at depth max(top_k, 10), then the answer unless ``ask`` is None; without
+    an answer, ``select`` (when given) tells what evidence the model would have been shown."""
     if top_k <= 0:
         raise ValueError(f"top_k must be > 0, got {top_k}")
     from tqdm import tqdm
@@ -49,15 +51,19 @@ def evaluate(questions: Sequence[Question], retrieve: Retrieve, ask: Ask | None 
         for q in bar:
             ranked = list(retrieve(q.question, depth))
             answer = ask(q.question) if ask is not None else None
-            results.append(score_question(q, ranked, answer, top_k, depth))
+            selected = select(q.question) if select is not None and answer is None else None
+            results.append(score_question(q, ranked, answer, top_k, depth, selected))
             bar.set_postfix_str(_running_score(results), refresh=False)
     return results
 
 
 def evaluate_engine(questions: Sequence[Question], engine, retrieval_only: bool = False,
                     progress: bool = True) -> list[QuestionResult]:
-    """``evaluate`` with an Engine's retrieval and answers (``engine.llm`` untouched when retrieval_only)."""
-    return evaluate(questions, engine.retrieve, None if retrieval_only else engine.ask, engine.top_k, progress)
+    """``evaluate`` with an Engine's retrieval and answers (``engine.llm`` untouched when retrieval_only: the
+    evidence it would be shown is still selected and scored)."""
+    if retrieval_only:
+        return evaluate(questions, engine.retrieve, None, engine.top_k, progress, engine.select)
+    return evaluate(questions, engine.retrieve, engine.ask, engine.top_k, progress)
 
 
 def _running_score(results: Sequence[QuestionResult]) -> str:
@@ -98,12 +104,14 @@ def main(args) -> int:
         s = resolve_settings(args, entry)
         questions = load_gold(s.gold)
         started = time.perf_counter()
+        select = None
         if s.retrieval_only:
-            store, retrieve, ask, model_id, threshold = _retrieval_only(s)
+            store, retrieve, select, model_id, threshold = _retrieval_only(s)
+            ask = None
         else:
             store, retrieve, ask, model_id, threshold = _full(s)
         check_doc_ids(questions, store.content_hashes({d for q in questions for d in q.doc_ids}), s.index)
-        results = evaluate(questions, retrieve, ask, s.top_k)
+        results = evaluate(questions, retrieve, ask, s.top_k, select=select)
         summary = summarize(results, run_info(s, model_id, store.info.embedding.model_id,
                                               time.perf_counter() - started, docs or "", threshold))
     out = write_run(s.out, results, summary)
@@ -165,13 +173,17 @@ def _floors_entry(args) -> FloorsEntry | None:
 
 
 def _retrieval_only(s: Settings):
-    from rag.embedding import embedder_for_index
+    """Retrieval and evidence selection without the LLM (which is never loaded)."""
+    from rag.embedding import CachedEmbedder, embedder_for_index
+    from rag.evidence import EvidenceFinder
     from rag.retrieve import RetrievalSettings, Retriever
     from rag.store import open_store
 
-    embedder = embedder_for_index(s.index)
+    embedder = CachedEmbedder(embedder_for_index(s.index))
     store = open_store(s.index, expect_model_id=embedder.model_id)
-    return store, Retriever(store, embedder, RetrievalSettings(mode=s.retrieval)).retrieve, None, None, None
+    retriever = Retriever(store, embedder, RetrievalSettings(mode=s.retrieval))
+    finder = EvidenceFinder(retriever, embedder, top_k=s.top_k)
+    return store, retriever.retrieve, (lambda q: finder.find(q).evidence.passages), None, None
 
 
 def _full(s: Settings):

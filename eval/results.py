@@ -39,6 +39,7 @@ class Scores:
     recall_at_k: float | None = None
     reciprocal_rank: float | None = None
     evidence_hit: bool | None = None  # the gold answer stands in the evidence given to the model (answerable)
+    answer_retrieved: bool | None = None  # the gold answer stands in the top-k retrieved chunks (answerable)
     correct: bool | None = None  # answer (answerable questions; abstaining is wrong)
     exact_match: float | None = None
     token_f1: float | None = None
@@ -74,6 +75,7 @@ class QuestionResult:
     abstain_reason: str | None = None
     refusal_p: float | None = None  # the model's own probability of replying "NOT FOUND" (rag/judge/verdict.py)
     evidence: tuple[str, ...] = ()  # the numbered sentences the model was given ("[n] text")
+    evidence_words: int | None = None  # words of evidence the model was given (sentences and source lines)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,11 +92,13 @@ class QuestionResult:
 
 
 def score_question(q: Question, ranked: Sequence[Passage], answer: Answer | None, k: int,
-                   depth: int = 10) -> QuestionResult:
+                   depth: int = 10, selected: Sequence[Passage] | None = None) -> QuestionResult:
     """Score one question.
 
     Retrieval is scored on the retriever's ranking ``ranked`` over unique documents: hit and
     recall on the documents of the first ``k`` passages, MRR over the first ``depth``.
+    Evidence is scored on the passages given to the model (``answer.passages``, or ``selected`` in a run
+    without the model): does the gold answer stand in them, and in the first ``k`` retrieved chunks at all?
     Citations are scored on ``answer``: markers in its raw text against the passages the model
     was given, cited documents against the gold ones.
     """
@@ -107,26 +111,33 @@ def score_question(q: Question, ranked: Sequence[Passage], answer: Answer | None
     refs = tuple(PassageRef(p.rank, p.doc_id, p.chunk.chunk_id, round(float(p.score), 4)) for p in ranked[:depth])
     base = dict(id=q.id, question=q.question, answers=q.answers, match=q.match, answerable=q.answerable,
                 gold_doc_ids=q.doc_ids, retrieved=refs, retrieved_doc_ids=tuple(ranked_docs))
-    if answer is None:
+    given_passages = answer.passages if answer is not None else selected
+    if given_passages is None:
         return QuestionResult(**base, scores=Scores(**retrieval))
-    given = [" ".join(p.document.text[s.start:s.end].split()) for p in answer.passages for s in p.chunk.sentences]
+    given = [" ".join(p.document.text[s.start:s.end].split()) for p in given_passages for s in p.chunk.sentences]
+    shown = " ".join([*given, *(source_line(p) for p in given_passages)])  # what the model read
+    evidence_scores = {}
+    if q.answerable:
+        in_retrieved = " ".join([*(p.text for p in ranked[:k]), *(source_line(p) for p in ranked[:k])])
+        evidence_scores = {"evidence_hit": bool(given) and m.answer_correct(shown, q.answers, q.match),
+                           "answer_retrieved": m.answer_correct(in_retrieved, q.answers, q.match)}
+    evidence = dict(evidence=tuple(f"[{n}] {text}" for n, text in enumerate(given, 1)),
+                    evidence_words=len(shown.split()), context_doc_ids=tuple(p.doc_id for p in given_passages))
+    if answer is None:
+        return QuestionResult(**base, scores=Scores(**retrieval, **evidence_scores), **evidence)
     marks = tuple(MarkerRef(n, ok) for n, ok in m.markers(answer.raw_text, len(given)))
     cited = tuple(answer.cited_doc_ids)
     ran = answer.timings.prompt_tokens > 0 or answer.timings.first_token_s > 0
-    shown = " ".join([*given, *(source_line(p) for p in answer.passages)])  # what the model read
-    evidence_hit = {"evidence_hit": m.answer_correct(shown, q.answers, q.match)} if q.answerable and given else {}
     return QuestionResult(
-        **base, scores=Scores(**retrieval, **evidence_hit, **_answer_scores(q, answer, cited, marks)),
-        answer=answer.text, raw_text=answer.raw_text, abstained=answer.abstained,
-        context_doc_ids=tuple(p.doc_id for p in answer.passages), cited_doc_ids=cited,
+        **base, scores=Scores(**retrieval, **evidence_scores, **_answer_scores(q, answer, cited, marks)),
+        answer=answer.text, raw_text=answer.raw_text, abstained=answer.abstained, cited_doc_ids=cited,
         markers=marks, first_token_s=answer.timings.first_token_s if ran else None,
         total_s=answer.timings.total_s, prompt_tokens=answer.timings.prompt_tokens if ran else None,
         model_id=answer.model_id,
         sentences_total=len(answer.sentences),
         sentences_supported=sum(1 for x in answer.sentences if x.supported),
         citations_repaired=sum(1 for x in answer.sentences if x.repaired_from),
-        abstain_reason=answer.abstain_reason, refusal_p=answer.refusal_p,
-        evidence=tuple(f"[{n}] {text}" for n, text in enumerate(given, 1)),
+        abstain_reason=answer.abstain_reason, refusal_p=answer.refusal_p, **evidence,
     )
 
 

@@ -28,7 +28,14 @@ METRICS: tuple[Metric, ...] = (
     Metric("retrieval_hit_at_k", "retrieval hit@k (documents)", needs_llm=False),
     Metric("retrieval_recall_at_k", "retrieval recall@k (documents)", needs_llm=False),
     Metric("retrieval_mrr_at_10", "retrieval MRR@10 (documents)", needs_llm=False),
-    Metric("evidence_recall", "evidence recall (the gold answer is in the sentences given to the model)"),
+    Metric("evidence_recall", "evidence recall (the gold answer is in the sentences given to the model)",
+           needs_llm=False),
+    Metric("evidence_lost_retrieval", "evidence lost: answer not in the retrieved chunks", higher_is_better=False,
+           needs_llm=False),
+    Metric("evidence_lost_selection", "evidence lost: retrieved but not selected", higher_is_better=False,
+           needs_llm=False),
+    Metric("evidence_words_p50", "evidence words p50 (sentences and source lines)", "count", False,
+           needs_llm=False),
     Metric("answer_accuracy", "answer accuracy (containment)"),
     Metric("exact_match", "exact match"),
     Metric("token_f1", "token F1"),
@@ -96,6 +103,8 @@ def summarize(results: Sequence[QuestionResult], run: RunInfo) -> Summary:
         "retrieval_recall_at_k": m.mean(x.recall_at_k for x in s),
         "retrieval_mrr_at_10": m.mean(x.reciprocal_rank for x in s),
     }
+    if not run.retrieval_only or any(x.evidence_hit is not None for x in s):
+        metrics.update(_evidence_metrics(results))
     counts = {"questions": len(results), "answerable": len(answerable), "unanswerable": len(results) - len(answerable)}
     if not run.retrieval_only:
         metrics.update(_answer_metrics(results))
@@ -118,10 +127,22 @@ def _pooled(results: Sequence[QuestionResult], part: str, whole: str) -> float |
     return sum(getattr(r, part) or 0 for r in results) / total if total else None
 
 
+def _evidence_metrics(results: Sequence[QuestionResult]) -> dict[str, float | None]:
+    """Evidence recall and where the answers it misses were lost: never retrieved (not in the top-k chunks) or
+    retrieved and then left out of what the model was shown."""
+    s = [r.scores for r in results if r.answerable and r.scores.evidence_hit is not None]
+    return {
+        "evidence_recall": m.mean(x.evidence_hit for x in s),
+        "evidence_lost_retrieval": m.mean(not x.answer_retrieved for x in s if x.answer_retrieved is not None),
+        "evidence_lost_selection": m.mean(bool(x.answer_retrieved and not x.evidence_hit) for x in s
+                                          if x.answer_retrieved is not None),
+        "evidence_words_p50": m.percentile((r.evidence_words for r in results), 50),
+    }
+
+
 def _answer_metrics(results: Sequence[QuestionResult]) -> dict[str, float | None]:
     s = [r.scores for r in results if r.answerable]
     out = {
-        "evidence_recall": m.mean(x.evidence_hit for x in s),
         "answer_accuracy": m.mean(x.correct for x in s),
         "exact_match": m.mean(x.exact_match for x in s),
         "token_f1": m.mean(x.token_f1 for x in s),

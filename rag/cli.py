@@ -8,6 +8,7 @@ import textwrap
 from typing import Sequence
 
 from .errors import RagError
+from .evidence import TOP_K
 
 EPILOG = """examples:
   rag ingest seeds/ --index indexes/seeds
@@ -121,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_model_args(s: argparse.ArgumentParser) -> None:
     s.add_argument("--model", help='"quality" (default), "fast", or a GGUF path; also $RAG_MODEL')
-    s.add_argument("--top-k", type=int, default=5, help="passages given to the model (default 5)")
+    s.add_argument("--top-k", type=int, default=TOP_K,
+                   help=f"chunks retrieved; the evidence the model reads is selected from them (default {TOP_K})")
     s.add_argument("--max-tokens", type=int, default=200, help="longest answer in tokens (default 200)")
     s.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], default="hybrid",
                    help="hybrid = dense + BM25 fused (default); dense or bm25 alone for comparison")
@@ -229,6 +231,8 @@ def cmd_ask(args) -> int:
         elif isinstance(event, Done):
             answer = event.answer
     print()
+    if answer.abstained and streamed:  # what streamed was the model's reply; the checks withdrew it
+        print("(the reply above is not an answer: it is withdrawn)")
     if not answer.abstained and not same_answer("".join(streamed), answer.text):
         print(f"\nAs checked: {answer.text}")  # the checks added the citations the model left out, or marked a claim
     print(format_sources(answer))

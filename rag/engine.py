@@ -10,8 +10,8 @@ from typing import Iterator, Union
 from .cite import StreamFilter, resolve_markers, strip_markers
 from .embedding import CachedEmbedder, Embedder
 from .errors import BadQuestion
-from .evidence import Evidence, EvidenceSettings, chunk_sentences, select_evidence
-from .judge import Verdict, calibrated_threshold, check_threshold, decide, refused, verify_answer
+from .evidence import TOP_K, Evidence, EvidenceFinder, EvidenceSettings, chunk_sentences
+from .judge import Verdict, calibrated_threshold, check_threshold, decide, refused, unverified, verify_answer
 from .store import Store, open_store
 from .llm import LLM
 from .prompt import as_given, build_messages
@@ -61,7 +61,7 @@ def check_question(question: object) -> str:
 class Engine:
     """Retrieval plus generation over one index. Thread-safe: one generation at a time."""
 
-    def __init__(self, store: Store, embedder: Embedder, llm: LLM, top_k: int = 5, max_tokens: int = 200,
+    def __init__(self, store: Store, embedder: Embedder, llm: LLM, top_k: int = TOP_K, max_tokens: int = 200,
                  evidence: EvidenceSettings = EvidenceSettings(), retrieval: RetrievalSettings = RetrievalSettings(),
                  vectors: CachedEmbedder | None = None, refusal_threshold: float | None | str = CALIBRATED):
         """``refusal_threshold``: abstain when the model's own probability of replying "NOT FOUND" reaches it
@@ -76,7 +76,6 @@ class Engine:
         self.llm = llm
         self.top_k = top_k
         self.max_tokens = max_tokens
-        self.evidence = evidence
         self.retrieval = retrieval
         self._refusal_setting = refusal_threshold
         self.refusal_threshold = (calibrated_threshold(llm.model_id) if refusal_threshold == CALIBRATED
@@ -84,7 +83,17 @@ class Engine:
         # questions and article sentences, each embedded once (shared with engines for other models)
         self.vectors = CachedEmbedder(embedder) if vectors is None else vectors
         self.retriever = Retriever(store, self.vectors, retrieval)
+        self.finder = EvidenceFinder(self.retriever, self.vectors, evidence, top_k)
         self.generate_lock = threading.Lock()
+
+    @property
+    def evidence(self) -> EvidenceSettings:
+        """How evidence is selected from the retrieved chunks (settable)."""
+        return self.finder.settings
+
+    @evidence.setter
+    def evidence(self, settings: EvidenceSettings) -> None:
+        self.finder.settings = settings
 
     def reload(self) -> None:
         """Re-read the index from disk (after an ingest or removal by anyone)."""
@@ -92,6 +101,7 @@ class Engine:
         with self.generate_lock:
             self.store = store
             self.retriever = Retriever(store, self.vectors, self.retrieval)
+            self.finder = EvidenceFinder(self.retriever, self.vectors, self.evidence, self.top_k)
 
     def warm_up(self, sentences: int = WARM_SENTENCES) -> None:
         """Load both models, evaluate the fixed start of the prompt once (so its KV state is cached) and embed
@@ -125,6 +135,10 @@ class Engine:
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
         return self.retriever.retrieve(check_question(question), self.top_k if top_k is None else top_k)
 
+    def select(self, question: str, top_k: int | None = None) -> tuple[Passage, ...]:
+        """The passages the model would be shown for ``question`` (retrieval and evidence selection, no LLM)."""
+        return self.finder.find(analyse(check_question(question)), top_k).evidence.passages
+
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer a question from the index; the result carries citations, passages and timings."""
         for event in self.ask_stream(question, top_k):
@@ -136,8 +150,7 @@ class Engine:
         """Yield Retrieved, then Token pieces (invalid citation markers held back), then Done."""
         asked = analyse(check_question(question))
         t0 = time.perf_counter()
-        hits = self.retriever.retrieve(asked.text, self.top_k if top_k is None else top_k)
-        evidence = Evidence.of(select_evidence(asked, hits, self.vectors, self.evidence))
+        evidence = self.finder.find(asked, top_k).evidence
         passages = evidence.passages
         t_retrieved = time.perf_counter()
         yield Retrieved(passages, t_retrieved - t0)
@@ -195,6 +208,11 @@ class Engine:
                           abstain_reason=verdict.reason, refusal_p=refusal_p)
         checks = verify_answer(raw, evidence, question)
         text = " ".join(c.text for c in checks)
+        withdrawn = unverified(checks)
+        if withdrawn is not None:  # the reader gets no answer, and the model's text only as unverified
+            return Answer(question.text, NOT_IN_ARTICLES, (), passages, True, timings, self.model_id, raw,
+                          sentences=tuple(checks), abstain_reason=withdrawn.reason, refusal_p=refusal_p,
+                          unverified=text)
         numbers = list(dict.fromkeys(n for c in checks for n in c.citations))
         citations = tuple(
             Citation(n, passages[n - 1], tuple(sorted({span for c in checks for m, span in c.highlights if m == n},
@@ -224,7 +242,7 @@ def _article_sentences(store: Store, limit: int, page: int = 200) -> list[str]:
     return list(out)[:limit]
 
 
-def open_engine(index_path: str | Path, model: str | None = None, top_k: int = 5, max_tokens: int = 200,
+def open_engine(index_path: str | Path, model: str | None = None, top_k: int = TOP_K, max_tokens: int = 200,
                 embedder: Embedder | None = None, n_ctx: int = 4096,
                 retrieval: RetrievalSettings = RetrievalSettings(),
                 refusal_threshold: float | None | str = CALIBRATED) -> Engine:

@@ -108,10 +108,25 @@ def grounding(answer: str, asked: str | Collection[str], sources: Iterable[str])
     0.0
     """
     asked = content_tokens(asked) if isinstance(asked, str) else asked
-    new = novel_tokens(answer, asked)
-    if all(any(same_word(t, a) for a in asked) for t in new):  # nothing new, or only "China" for "Chinese"
+    if adds_nothing(answer, asked):
         return 0.0
-    return support_score(" ".join(sorted(new)), sources)
+    return support_score(" ".join(sorted(novel_tokens(answer, asked))), sources)
+
+
+def adds_nothing(answer: str, asked: str | Collection[str]) -> bool:
+    """True when the answer holds no content word the question (its text, or its content words) does not already
+    hold, in any form ("China" for "Chinese"): it restates the question, or only talks about its sources.
+
+    >>> adds_nothing("Russia and China have made a point of backing each other [1].",
+    ...              "How do Russia and China back each other?")
+    False
+    >>> adds_nothing("The article mentions China's backing.", "What about China's backing?"), adds_nothing("P", "Which?")
+    (True, False)
+    """
+    asked = content_tokens(asked) if isinstance(asked, str) else asked
+    asked_stems = {stem(a) for a in asked}
+    new = {t for t in tokens(answer) if t not in STOPWORDS and t not in asked and stem(t) not in asked_stems}
+    return all(any(same_word(t, a) for a in asked) for t in new)
 
 
 def same_word(a: str, b: str) -> bool:
@@ -156,3 +171,55 @@ def misquoted(claim: str, sources: Iterable[str]) -> list[str]:
         if len(words) >= 2 and not any(f" {' '.join(words)} " in t for t in texts):
             out.append(m.group(1).strip())
     return out
+
+
+def names(text: str) -> list[str]:
+    """The capitalised words of ``text`` that name something: a capitalised word inside a sentence, or one that
+    starts a sentence and is followed by another capitalised word ("Li Zhongliang is …"); stopwords aside.
+
+    >>> names("Li Zhongliang is the minister. He met Sergei Shoigu in Moscow on Monday [1].")
+    ['Li', 'Zhongliang', 'Sergei', 'Shoigu', 'Moscow', 'Monday']
+    >>> names("Officials said so. The Kremlin agreed.")
+    ['Kremlin']
+    """
+    out: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        words = cased_tokens(sentence)
+        for i, word in enumerate(words):
+            if not word[0].isupper() or word.lower() in STOPWORDS:
+                continue
+            starts = i == 0
+            if starts and not (i + 1 < len(words) and words[i + 1][0].isupper()):
+                continue
+            out.append(word)
+    return out
+
+
+def unsupported_names(claim: str, asked: str, sources: Iterable[str]) -> list[str]:
+    """Names in the claim that neither the question nor any source contains, in any form of the word ("Russian"
+    for "Russia"); an acronym counts as stated when the initials of a run of capitalised words give it.
+
+    >>> unsupported_names("Li Zhongliang is the minister [1].", "Who is China's defence minister?",
+    ...                   ["Colonel General Xu Qiliang met Shoigu."])
+    ['Li', 'Zhongliang']
+    >>> unsupported_names("The Russian side and the UN agreed.", "What did they agree?",
+    ...                   ["Russia and the United Nations agreed."])
+    []
+    """
+    known: set[str] = set()
+    initials: set[str] = set()
+    for text in (asked, *sources):
+        known |= set(tokens(text))
+        for run in re.findall(r"(?:\b[A-Z][\w’'-]*(?:\s+(?:of|the|and|for)\s+|\s+))+", text + " "):
+            letters = "".join(w[0] for w in run.split() if w[0].isupper())
+            if len(letters) >= 2:
+                initials.add(letters.lower())
+    out = []
+    for name in names(claim):
+        w = name.lower()
+        if w in known or any(same_word(w, k) for k in known if k[:1] == w[:1]):
+            continue
+        if name.isupper() and w in initials:
+            continue
+        out.append(name)
+    return list(dict.fromkeys(out))

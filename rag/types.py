@@ -177,6 +177,7 @@ class Answer:
     sentences: tuple[Any, ...] = ()  # rag.judge.SentenceCheck per answer sentence
     abstain_reason: str = ""  # why the engine abstained ("" when it answered)
     refusal_p: float | None = None  # the model's own probability of replying "NOT FOUND" (rag/judge/verdict.py)
+    unverified: str = ""  # a reply withdrawn because its citations state none of it: the model's text, not an answer
 
     @property
     def cited_doc_ids(self) -> list[str]:
@@ -199,6 +200,7 @@ class Answer:
             "sentences": [s.to_dict() for s in self.sentences],
             "abstain_reason": self.abstain_reason,
             "refusal_p": None if self.refusal_p is None else round(self.refusal_p, 4),
+            "unverified": self.unverified,
         }
 
 

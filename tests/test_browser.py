@@ -118,3 +118,48 @@ def test_answer_with_highlighted_source_then_abstention(page, tmp_path):
     assert page.locator("#sources .sources.abstained .src-card").count() >= 1
     assert "Closest passages" in page.inner_text("#sources")
     page.screenshot(path=str(tmp_path / "abstained.png"))
+
+
+@pytest.fixture(scope="module")
+def scripted_page(tmp_path_factory):
+    """The real page in Chromium around an engine whose model (scripted) replies with a claim no passage states:
+    what the page shows for a reply the checks withdraw does not depend on which model wrote it."""
+    from playwright.sync_api import sync_playwright
+
+    from conftest import make_engine
+    from fakes import FakeEmbedder
+    from rag.ingest import ingest
+    from ui.app import build_app, launch
+    from ui.engines import as_engines
+
+    require_chromium()
+    index = tmp_path_factory.mktemp("browser-unverified") / "seeds"
+    embedder = FakeEmbedder()
+    assert len(ingest([SEEDS], index, embedder).added) == 5
+    engine = make_engine(index, embedder, ["Russia won the ice hockey tournament [1]."])
+    app = build_app(as_engines(engine))
+    url = launch(app, "127.0.0.1", free_port(), block=False)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.goto(url)
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        yield page
+        browser.close()
+    app.close()
+
+
+def test_an_unverified_reply_is_shown_as_not_in_the_articles(scripted_page, tmp_path):
+    page = scripted_page
+    ask(page, "Who won the ice hockey world championship?")
+    turn = page.locator("#conversation .turn.current")
+    assert turn.locator(".notice.abstain").is_visible(), turn.inner_text()
+    assert "Not in the articles" in turn.inner_text()
+    assert "no sentence of the reply is stated by the passages it cites" in turn.inner_text()
+    assert turn.locator(".sent").count() == 0, "the reply is not shown as an answer"
+    reply = turn.locator("details.unverified-reply .unverified-text")
+    assert not reply.is_visible(), "the model's text is collapsed"
+    turn.locator("details.unverified-reply summary").click()
+    assert reply.is_visible() and "Russia won the ice hockey tournament" in reply.inner_text()
+    assert "[1]" not in reply.inner_text()
+    page.screenshot(path=str(tmp_path / "unverified.png"))

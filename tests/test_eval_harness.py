@@ -256,11 +256,11 @@ def test_cli_bad_gold_line_is_named(tmp_path, capsys):
 def test_cli_rejects_a_run_that_does_not_match_the_floors(tmp_path, capsys):
     gold = write_gold(tmp_path / "gold.jsonl")
     floors = tmp_path / "floors.json"
-    floors.write_text(json.dumps({"k": {"gold": str(gold), "model": "fast", "top_k": 5,
+    floors.write_text(json.dumps({"k": {"gold": str(gold), "model": "fast", "top_k": 8,
                                         "floors": {"answer_accuracy": 0.5}}}))
     base = ["eval", "--index", "i", "--out", "o", "--floors", str(floors), "--floors-key", "k"]
     assert cli([*base, "--top-k", "3"]) == 1
-    assert "measured with --top-k 5, not 3" in capsys.readouterr().err
+    assert "measured with --top-k 8, not 3" in capsys.readouterr().err
     assert cli([*base, "--model", "quality"]) == 1
     assert "measured with --model fast, not quality" in capsys.readouterr().err
     other = write_gold(tmp_path / "other.jsonl", QUESTIONS[:1])

@@ -5,7 +5,11 @@
 - test (eval/gold/seeds_test.jsonl, never tuned on): retrieval only on all of it, the quality model (the default) on
   a fixed subset of 13 questions (every 8th answerable, every 4th unanswerable);
 - external (eval/external/cct, SQuAD 2.0 paragraphs, ingested for the run with --docs): retrieval only on all of it,
-  the quality model on a fixed subset of 12 questions (every 10th of each kind).
+  the quality model on a fixed subset of 12 questions (every 10th of each kind);
+- news briefs (../shared/external/rtqa, beside the clone, not copied into it): retrieval and evidence selection
+  on all 399 questions.
+
+The retrieval-only runs select the evidence too (no LLM), so each has an evidence-recall floor.
 """
 from __future__ import annotations
 
@@ -66,6 +70,12 @@ def test_quality_model_floors_on_the_test_subset(seeds_index, tmp_path):
 def test_retrieval_floors_on_the_external_set(tmp_path):
     summary, results = run_against_floors("external_retrieval", None, tmp_path / "run")
     assert len(results) == 120 and summary.run.index.startswith("temporary index of")
+
+
+def test_retrieval_and_evidence_floors_on_the_news_briefs(tmp_path):
+    summary, results = run_against_floors("rtqa_retrieval", None, tmp_path / "run")
+    assert len(results) == 399 and summary.metrics["evidence_recall"] is not None
+    assert all(r.evidence for r in results), "every question shows the evidence the model would have read"
 
 
 def test_quality_model_floors_on_the_external_subset(tmp_path):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.judge import calibrated_threshold, check_threshold, decide, reaches, refused
+from rag.judge import calibrated_threshold, check_threshold, decide, reaches, refused, unverified
+from rag.judge.verify import SentenceCheck
 from rag.question import analyse
 
 EVIDENCE = ["Article published by TASS:\nXu Qiliang is vice chairman of the commission. They met on Tuesday in 2023.",
@@ -30,6 +31,11 @@ def test_a_reply_the_checks_find_nothing_against_stands():
     ("Who chaired the commission?", "The vice chairman did [1].", "the question asks for a name and the answer gives none"),
     ("Who is Xu Qiliang?", "[1].", "the reply holds nothing but citation markers"),
     ("Who is Xu Qiliang?", "[1a] [2]", "the reply holds nothing but citation markers"),
+    ("Who is China's defence minister?", "China's defence minister is Li Zhongliang [1].",
+     "names not in the passages: Li, Zhongliang"),
+    ("Who is Xu Qiliang?", "Xu Qiliang is mentioned in the article [1].", "the reply adds nothing to the question"),
+    ("What did Xu Qiliang say?", "According to the sources, Xu Qiliang said so [1].",
+     "the reply adds nothing to the question"),
 ])
 def test_each_check_names_itself(question, reply, reason):
     v = verdict(question, reply)
@@ -42,6 +48,8 @@ def test_each_check_names_itself(question, reply, reason):
     ("Who is the vice chairman?", "Xu Qiliang [1]."),
     ("Which agency published it?", "TASS [1]."),  # the source line is evidence too
     ("Which class is it?", "[P]"),  # a bracketed letter is text, not a garbled citation
+    ("Which agency quoted him?", "TASS quoted Xu Qiliang [1]."),  # a name on the source line is evidence too
+    ("Who is the vice chairman of the Russian commission?", "Xu Qiliang [1]."),
 ])
 def test_answers_holding_what_was_asked_stand(question, reply):
     assert verdict(question, reply).answered
@@ -61,3 +69,13 @@ def test_thresholds_are_calibrated_per_model_and_checked():
     for bad in (0.0, -0.1, 1.5):
         with pytest.raises(ValueError, match="refusal threshold must be in"):
             check_threshold(bad)
+
+
+def test_a_reply_none_of_whose_sentences_is_supported_is_unverified():
+    def check(supported: bool) -> SentenceCheck:
+        return SentenceCheck("x [1].", (1,), 1.0 if supported else 0.0, supported)
+
+    v = unverified([check(False), check(False)])
+    assert v is not None and not v.answered and v.reason == "no sentence of the reply is stated by the passages it cites"
+    assert unverified([check(False), check(True)]) is None
+    assert unverified([]) is None

@@ -57,7 +57,7 @@ def test_evidence_prefers_the_sentence_with_the_asked_weekday():
     spans = tuple(Span(a, b - 1 if b < len(text) else b) for a, b in zip(starts, starts[1:] + [len(text)]))
     doc = Document("d", text)
     hit = Passage(Chunk("d:0", "d", text, Span(0, len(text)), spans), doc, 1.0, 1)
-    settings = EvidenceSettings(max_sentences=1, neighbours=0)
+    settings = EvidenceSettings(max_words=1, neighbours=0)
     (passage,) = select_evidence("On which day of the week did they agree to hold naval exercises?", [hit],
                                  FakeEmbedder(), settings)
     assert passage.text == "The agreement was reached on Tuesday in Beijing."

@@ -219,7 +219,7 @@ def test_a_citation_without_verified_highlights_marks_nothing():
 
 def test_checked_answer_through_the_handler(fake_index, fake_embedder):
     engine = make_engine(fake_index, fake_embedder, ["NOT FOUND"])
-    engine.evidence = EvidenceSettings(neighbours=4, min_source_relative=0.0, max_words=0)  # the sentence after each article's best: the drills are in
+    engine.evidence = EvidenceSettings(neighbours=4, max_words=500)  # the sentence after each article's best: the drills are in
     evidence = Evidence.of(engine.ask("Who is Xu Qiliang?").passages)
     xu = next(s for s in evidence.sentences if "Xu Qiliang, vice chairman" in s.text)
     drills = next(s for s in evidence.sentences if "Sea of Japan" in s.text)
@@ -459,5 +459,27 @@ def test_serve_warns_when_not_bound_to_localhost(monkeypatch, capsys, engines):
     assert ui_app.serve("idx", model="fast", top_k=3, max_tokens=120) == 0
     assert "warning" not in capsys.readouterr().err
     assert launched == [("0.0.0.0", 9999), ("127.0.0.1", 7860)]
-    assert opened == [{"top_k": 5, "max_tokens": 200}, {"top_k": 3, "max_tokens": 120}]
+    assert opened == [{"top_k": 8, "max_tokens": 200}, {"top_k": 3, "max_tokens": 120}]
     assert warmed == [engines.base, engines.base]
+
+
+def test_a_withdrawn_reply_is_not_in_the_articles_with_the_models_text_collapsed():
+    from ui.render import turn_html
+
+    turn = Turn("Who won?", text=NOT_IN_ARTICLES, abstained=True,
+                reason="no sentence of the reply is stated by the passages it cites",
+                unverified="The <b>penguins</b> won [1].")
+    page = turn_html(turn, current=True)
+    assert "Not in the articles" in page and "Why: no sentence of the reply" in page
+    assert '<details class="unverified-reply">' in page and "<details open" not in page
+    assert "The &lt;b&gt;penguins&lt;/b&gt; won ." in page, "escaped, markers dropped"
+    assert 'class="a"' not in page, "the reply is not shown as an answer"
+    plain = turn_html(Turn("Who won?", text=NOT_IN_ARTICLES, abstained=True, reason="r"), current=True)
+    assert "unverified-reply" not in plain
+
+
+def test_the_handler_passes_a_withdrawn_reply_to_the_page(fake_index, fake_embedder):
+    engine = make_engine(fake_index, fake_embedder, ["Russia won the hockey tournament [1]."])
+    _, html, sources, turns = list(chat.ask(as_engines(engine), [], "Who won the hockey tournament?"))[-1]
+    assert turns[-1].abstained and "Russia won the hockey tournament" in turns[-1].unverified
+    assert "unverified-reply" in html and "Closest passages" in sources

@@ -13,6 +13,7 @@ from pathlib import Path
 import gradio as gr
 
 from rag.engine import Engine
+from rag.evidence import TOP_K
 from rag.errors import RagError
 
 from . import articles, chat
@@ -60,7 +61,7 @@ def build_app(engine: Engine | Engines, examples: list[str] = EXAMPLES,
                         gr.Examples(examples, inputs=question, label="Examples")
                         with gr.Accordion("Settings", open=False, elem_id="settings"):
                             model = gr.Radio(model_choices, value=engines.default, label="Model", elem_id="model")
-                            top_k = gr.Slider(1, 10, value=engines.base.top_k, step=1, label="Passages retrieved",
+                            top_k = gr.Slider(1, 12, value=engines.base.top_k, step=1, label="Chunks retrieved",
                                               elem_id="top-k")
                         new_btn = gr.Button("New conversation", size="sm", variant="secondary", elem_id="new-btn")
                     with gr.Column(scale=2, elem_id="sources-col"):
@@ -135,7 +136,7 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: boo
 
 
 def serve(index_path: str | Path, model: str | None = None, host: str = "127.0.0.1", port: int = 7860,
-          top_k: int = 5, max_tokens: int = 200) -> int:
+          top_k: int = TOP_K, max_tokens: int = 200) -> int:
     """Open the index with the real models, warm them up, and serve the page until Ctrl-C.
 
     ``top_k`` passages go to the model, which writes at most ``max_tokens`` tokens per answer.

@@ -32,6 +32,7 @@ class Turn:
     pending: bool = False
     status: str = ""  # what is happening while pending ("Searching the articles…")
     sentences: tuple = ()  # rag.judge.SentenceCheck per sentence of the finished answer
+    unverified: str = ""  # a reply withdrawn because its citations state none of it (shown collapsed, not as the answer)
 
 
 def esc(text: object) -> str:
@@ -276,6 +277,9 @@ def turn_html(turn: Turn, current: bool) -> str:
         parts.append(NOT_IN_ARTICLES_HTML)
         if turn.reason:
             parts.append(f'<div class="reason">Why: {esc(turn.reason)}</div>')
+        if turn.unverified:
+            parts.append('<details class="unverified-reply"><summary>The model\'s unverified reply</summary>'
+                         f'<div class="unverified-text">{esc(_MARKER.sub("", turn.unverified))}</div></details>')
     elif turn.sentences and not turn.pending:
         parts.append(f'<div class="a">{sentences_html(turn.sentences, link_markers=current)}</div>')
     elif turn.text:

@@ -74,6 +74,9 @@ a.cite.repaired, span.cite.repaired { background: transparent; box-shadow: inset
 }
 .src-card.cited { border-left: 4px solid #6366f1; }
 .reason { color: #6b7280; font-size: 0.85em; margin-top: 0.3em; }
+.unverified-reply { color: #6b7280; font-size: 0.85em; margin-top: 0.3em; }
+.unverified-reply summary { cursor: pointer; }
+.unverified-text { font-style: italic; margin-top: 0.2em; }
 .sources.abstained .src-card { border-left: 4px solid #f97316; }
 .src-card:target { box-shadow: 0 0 0 3px #a5b4fc; }
 .src-card header { font-weight: 600; line-height: 1.35; }

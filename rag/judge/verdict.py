@@ -7,15 +7,23 @@ model still gives its best answer). At or above a threshold calibrated on the
 development gold set only (``rag eval --calibrate``; per bundled model) the
 engine abstains before any answer text is shown.
 
-After the answer, three checks that hold for any question and any article
-(each kept because removing it cost abstentions on held-out sets and it never
-withdrew a correct answer there; see the README):
+After the answer, checks that hold for any question and any article (each kept
+because removing it cost abstentions on held-out sets and it never withdrew a
+correct answer there; see the README):
 
 - the reply says the passages do not hold the answer;
-- it gives a number the evidence does not state, or quotes words the evidence
-  does not state word for word (a quotation mark promises the source's words);
+- it adds no content word to the question (it restates it, or only talks about
+  the sources);
+- it gives a number or a name the evidence (and the question) does not state, or
+  quotes words the evidence does not state word for word (a quotation mark
+  promises the source's words);
 - it lacks the kind of thing the question asks for (a date for "when", a number
   for "how many", a weekday, a name for "who"; question.py).
+
+Once its sentences are checked against what they cite (verify.py), a reply none
+of whose sentences is stated by its citations is not an answer either
+(``unverified``): the reader gets "Not in the articles" and the model's text
+only as unverified.
 """
 from __future__ import annotations
 
@@ -24,7 +32,7 @@ from typing import Sequence
 
 from ..cite import is_abstention, strip_markers
 from ..question import Question
-from ..support import misquoted, unsupported_numbers
+from ..support import adds_nothing, misquoted, unsupported_names, unsupported_numbers
 
 # Calibrated with `rag eval --calibrate` on eval/gold/seeds.jsonl (dev) runs made with --refusal-threshold off: the
 # middle of the range of thresholds where the most questions come out right (2026-12-02: 0.70-0.95 for the 1.5B
@@ -90,4 +98,17 @@ def decide(question: Question, reply: str, cited: list[int], evidence: Sequence[
     kind = question.missing(claim)
     if kind:
         return Verdict(False, f"the question asks for {kind} and the answer gives none")
+    if adds_nothing(claim, question.words):
+        return Verdict(False, "the reply adds nothing to the question")
+    names = unsupported_names(claim, question.text, evidence)
+    if names:
+        return Verdict(False, f"names not in the passages: {', '.join(names)}")
     return Verdict(True)
+
+
+def unverified(checks: Sequence) -> Verdict | None:
+    """An abstention when no sentence of the reply is stated by the sentences it cites (``checks``: verify.py's
+    SentenceCheck per answer sentence), else None."""
+    if checks and not any(c.supported for c in checks):
+        return Verdict(False, "no sentence of the reply is stated by the passages it cites")
+    return None
