@@ -92,3 +92,17 @@ def test_what_the_sentence_adds_to_the_question_decides_which_sentence_supports_
     question = analyse("Which third country have China and Russia partnered with in military exercises?")
     check = check_sentence("Russia and China have partnered with Iran in military exercises [1].", evidence, question)
     assert check.citations == (2,) and check.repaired_from == (1,)
+
+
+def test_an_uncited_claim_joining_two_facts_is_repaired_with_both_sentences():
+    from rag.evidence import Evidence, EvidenceSentence
+    from rag.types import Chunk, Document, Passage, Span
+
+    texts = ["The border conflicts of 1969 nearly led to war.", "The weather was mild.",
+             "AUKUS was created in 2021 by three countries."]
+    passage = Passage(Chunk("c", "d", " ".join(texts), Span(0, 1)), Document("d", " ".join(texts)), 1.0, 1)
+    evidence = Evidence((passage,), tuple(EvidenceSentence(i + 1, 1, Span(10 * i, 10 * i + 5), t)
+                                          for i, t in enumerate(texts)))
+    check = check_sentence("The conflicts nearly led to war in 1969, and AUKUS was created in 2021.", evidence,
+                           analyse("When did the conflicts nearly lead to war, and when was AUKUS created?"))
+    assert check.supported and [s for _, s in check.highlights] == [Span(0, 5), Span(20, 25)]

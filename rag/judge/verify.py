@@ -5,9 +5,10 @@ supported when the sentences it cites (with their article's source line) state
 what it adds to the question (its new content words, numbers exactly) and what
 it says as a whole (its content words, the question's included: "Russia won the
 tournament" is not stated by a sentence that only names Russia). A sentence
-whose citation does not support it while another evidence sentence clearly does
-gets its citation repaired; one nothing supports is flagged, and flagged
-sentences highlight nothing: a source is only marked where it backs the claim.
+whose citation does not support it while other evidence clearly does gets its
+citation repaired (one sentence, or two when the claim joins two facts); one
+nothing supports is flagged, and flagged sentences highlight nothing: a source
+is only marked where it backs the claim.
 The reader sees passage numbers (one passage per article); the highlights are
 the cited sentences themselves.
 """
@@ -108,11 +109,22 @@ def check_sentence(sentence: str, evidence: Evidence, question: Question) -> Sen
     score = support(cited)
     chosen = cited
     if score < SUPPORTED:
-        best = max(evidence.sentences, key=lambda s: (support([s]), -s.number), default=None)
-        best_score = support([best]) if best else 0.0
-        if best_score >= SUPPORTED and best_score >= score + REPAIR_MARGIN:
-            chosen, score = [best], best_score
+        repair = _best_repair(evidence.sentences, support)
+        repair_score = support(repair) if repair else 0.0
+        if repair_score >= SUPPORTED and repair_score >= score + REPAIR_MARGIN:
+            chosen, score = repair, repair_score
     return _check(sentence, cited, chosen, score, score >= SUPPORTED)
+
+
+def _best_repair(sentences: Sequence[EvidenceSentence], support) -> list[EvidenceSentence]:
+    """The evidence sentence that best supports a claim, or, when none alone does, the pair that does best (a
+    claim joining two facts, "in 1969, and AUKUS in 2021", is stated by two sentences); first sentences win ties."""
+    best = max(sentences, key=lambda s: (support([s]), -s.number), default=None)
+    if best is None or support([best]) >= SUPPORTED:
+        return [best] if best is not None else []
+    pair = max(([best, s] for s in sentences if s is not best), key=lambda p: (support(p), -p[1].number),
+               default=[best])
+    return sorted(pair, key=lambda s: s.number) if support(pair) > support([best]) else [best]
 
 
 def _check(sentence: str, cited: list[EvidenceSentence], chosen: list[EvidenceSentence], support: float,
