@@ -213,3 +213,15 @@ def test_help_does_not_import_heavy_libraries(argv):
     assert result.returncode == 0, result.stderr
     assert "usage: rag" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_ask_says_a_withdrawn_reply_is_not_an_answer(capsys, fake_index, gguf, no_real_models):
+    no_real_models[1].replies = ["Russia won the hockey tournament [1]."]
+    code, out, _ = run(capsys, "ask", "Who won the hockey tournament?", "--index", str(fake_index))
+    streamed, _, rest = out.partition("\n")
+    assert code == 0 and streamed == "Russia won the hockey tournament [1]."
+    assert "(the reply above is not an answer: it is withdrawn)" in rest
+    assert "Not in the articles" in rest and "Why: no sentence of the reply is stated by the passages it cites" in rest
+    code, out, _ = run(capsys, "ask", "Who won the hockey tournament?", "--index", str(fake_index), "--json")
+    d = json.loads(out)
+    assert d["abstained"] and d["unverified"] == "Russia won the hockey tournament [1]." and d["citations"] == []
