@@ -68,4 +68,6 @@ def require_model(name: str) -> None:
         pytest.fail(f"the {name} model is not assembled; run: scripts/setup.sh (or rag models fetch {name})")
 
 
-from milvus_server import milvus_index, milvus_server, milvus_uri  # noqa: E402,F401  (the Milvus test server, tests/milvus_server.py)
+# the Milvus engines the tests start (tests/milvus_server.py)
+from milvus_server import (any_milvus_uri, lite_server, milvus_index, milvus_lite_file, milvus_server,  # noqa: E402,F401
+                           milvus_uri, shared_milvus_uri)

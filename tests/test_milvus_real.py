@@ -1,4 +1,5 @@
-"""The real pipeline through Milvus: the bundled embedder, a real Milvus server, the quality LLM; and Ray ingest.
+"""The real pipeline through Milvus: the bundled embedder, a real Milvus 2.3 server and a Milvus Lite 2.5 file (BM25
+on the engine), the quality LLM; and Ray ingest.
 
 Questions from the dev gold set (eval/gold/seeds.jsonl); asserted on cited articles and abstention, not wording.
 """
@@ -14,13 +15,17 @@ pytestmark = pytest.mark.real
 XU, VITAL, PUTIN_2022 = "004_4f88f7a8625b6b03", "000_d9ac26facaa1f05c", "001_80ea79b3f3bb210f"
 
 
-@pytest.fixture(scope="module")
-def milvus_seeds(milvus_server, real_embedder):
-    """seeds/ ingested with the real embedder into a collection of the test server, once for this module."""
+@pytest.fixture(scope="module", params=["milvus-2.3", "milvus-lite"])
+def milvus_seeds(request, real_embedder):
+    """seeds/ ingested with the real embedder into a collection of the 2.3 test server and into a Milvus Lite file,
+    once for this module."""
     from rag.ingest import ingest
     from rag.store.milvus import MilvusStore
 
-    uri = milvus_server.uri("real_seeds")
+    if request.param == "milvus-lite":
+        uri = request.getfixturevalue("milvus_lite_file")("real_seeds")
+    else:
+        uri = request.getfixturevalue("milvus_server").uri("real_seeds")
     MilvusStore.drop(uri)
     report = ingest([SEEDS], uri, real_embedder)
     assert len(report.added) == 5, report.skipped

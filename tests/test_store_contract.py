@@ -1,4 +1,5 @@
-"""The store protocol, the same tests for every implementation: the index folder and a real Milvus server.
+"""The store protocol, the same tests for every implementation: the index folder, a real Milvus 2.3 server (BM25
+from the client's cache) and a Milvus Lite 2.5 file (BM25 on the engine).
 
 What the engine, ingest, eval and the page rely on must hold whichever store is behind them.
 """
@@ -43,10 +44,14 @@ DOCS = [
 ]
 
 
-@pytest.fixture(params=["local", "milvus"])
+@pytest.fixture(params=["local", "milvus", "milvus-lite"])
 def location(request, tmp_path) -> str:
     if request.param == "local":
         return str(tmp_path / "idx")
+    if request.param == "milvus-lite":
+        from milvus_server import _forget
+
+        return _forget(request.getfixturevalue("milvus_lite_file")("contract"))
     return request.getfixturevalue("milvus_uri")
 
 

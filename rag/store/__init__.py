@@ -4,7 +4,8 @@
     hits = store.dense_search(embedder.embed_batch(["Who is Xu Qiliang?"]), 5)[0]
 
 A folder path is the local store (local.py); ``milvus://HOST:PORT/COLLECTION`` is a collection on a Milvus
-server (milvus.py, needs the ``milvus`` extra).
+server and ``milvus-lite:PATH.db`` (or ``milvus-lite:PATH.db?collection=NAME``) one in a Milvus Lite file
+(milvus.py, needs the ``milvus`` extra).
 """
 from __future__ import annotations
 
@@ -52,14 +53,17 @@ def create_store(location: str | Path, embedding: EmbeddingInfo, chunker: Chunke
 
 
 def _is_milvus(location: str | Path) -> bool:
-    return str(location).startswith("milvus:/")
+    return str(location).startswith(("milvus:/", "milvus-lite:"))
 
 
 def _milvus_uri(location: str | Path) -> str:
-    """The URI back from a location that went through Path (which folds "//" to "/").
+    """The URI back from a location that went through Path (which folds "//" to "/"; a Milvus Lite location
+    means the same either way).
 
-    >>> _milvus_uri(Path("milvus://127.0.0.1:19530/seeds"))
-    'milvus://127.0.0.1:19530/seeds'
+    >>> _milvus_uri(Path("milvus://127.0.0.1:19530/seeds")), _milvus_uri(Path("milvus-lite:///srv/news.db"))
+    ('milvus://127.0.0.1:19530/seeds', 'milvus-lite:/srv/news.db')
     """
     text = str(location)
-    return text if text.startswith("milvus://") else "milvus://" + text[len("milvus:/"):]
+    if text.startswith(("milvus://", "milvus-lite:")):
+        return text
+    return "milvus://" + text[len("milvus:/"):]

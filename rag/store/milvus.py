@@ -1,4 +1,5 @@
-"""An index on a Milvus server: ``milvus://HOST:PORT/COLLECTION`` (pymilvus; Milvus 2.3 or later).
+"""An index on Milvus: ``milvus://HOST:PORT/COLLECTION`` on a server (2.3 or later), or ``milvus-lite:PATH.db``,
+a Milvus Lite file served by this process (pymilvus; milvus-lite 2.5).
 
 The same guarantees as the index folder, kept by the server alone (collections in
 milvus_schema.py):
@@ -13,9 +14,15 @@ milvus_schema.py):
   mid-way is finished by the next writer);
 - one writer at a time: a ``lock`` row with the writer's host, pid and a heartbeat (a
   lock whose process is gone, or silent for LOCK_STALE_S, is taken over);
-- dense search: HNSW, inner product on unit vectors (= cosine); BM25: each chunk keeps
+- dense search: HNSW, inner product on unit vectors (= cosine; FLAT, exact, on Milvus Lite);
+- BM25 on the server (Milvus >= 2.5 and Milvus Lite, the full-text layout, format version 2):
+  each chunk row holds its title and text as BM25 terms (the folder's analyzer,
+  milvus_schema.bm25_input) and the sparse vector the server's BM25 function makes of
+  them; a query sends its terms, the server keeps the statistics, scores and ranks;
+- BM25 on an older server (2.3/2.4, the terms layout, format version 1): each chunk keeps
   its terms and their counts (an ARRAY field), from which each client keeps a tantivy
-  index synced by generation (milvus_bm25.py): the server stays the one source of truth.
+  index synced by generation (milvus_bm25.py); the layout is chosen from the server's
+  version when the index is created, said in a one-line notice, and kept by the index.
 """
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 import time
 import uuid
 from dataclasses import asdict
@@ -38,13 +46,15 @@ from . import bm25
 from .base import FORMAT, DocumentInfo, EmbeddingInfo, Hit, StoreInfo, StoreProgress, from_extra, info_extra
 from .milvus_bm25 import LexicalCache, cache_folder
 from .milvus_client import (MilvusLocation, _dim, _fence, _get_meta, _has_manifest, _in, _load, _meta_row, _now,
-                            _parts, _quote, _rpc, connect, is_milvus, parse_location)
-from .milvus_schema import DOCS, META, create_collections
+                            _parts, _quote, _rpc, connect, disconnect, is_milvus, parse_location, server_version)
+from .milvus_schema import DOCS, META, SPARSE_FIELD, bm25_input, create_collections
 from .milvus_writer import MilvusWriter
 
 __all__ = ["MilvusStore", "MilvusWriter", "MilvusLocation", "is_milvus", "parse_location", "connect", "META"]
 
-FORMAT_VERSION = 1          # of this layout (milvus_schema.py), checked on open
+FORMAT_VERSION = 2          # the full-text layout (milvus_schema.py), checked on open
+TERMS_VERSION = 1           # the terms layout: BM25 from a cache on each client, for servers before FULL_TEXT_SINCE
+FULL_TEXT_SINCE = (2, 5)    # the first Milvus with BM25 full-text search
 LOCK_STALE_S = 600
 HEARTBEAT_S = 30
 QUERY_LIMIT = 16_384        # Milvus's cap on one query's rows
@@ -67,36 +77,48 @@ class MilvusStore:
         self._docs = where.collection + DOCS
         self._meta = where.collection + META
         self._unflushed = 0  # chunks inserted since the last flush
-        self._lexical = LexicalCache(cache_folder(where.address, where.collection, _index_id(manifest)))
+        self.full_text = manifest["format_version"] == FORMAT_VERSION
+        self._lexical = None if self.full_text else \
+            LexicalCache(cache_folder(where.address, where.collection, _index_id(manifest)))
 
     # ---- opening -------------------------------------------------------------------------------------
     @staticmethod
     def exists(location: str) -> bool:
         where = parse_location(location)
+        if where.lite and not os.path.exists(where.path):
+            return False
         client = connect(where)
         try:
             return _has_manifest(client, where)
         finally:
-            client.close()
+            disconnect(client, where)
 
     @classmethod
     def create(cls, location: str, embedding: EmbeddingInfo, chunker: ChunkerSettings) -> "MilvusStore":
         where = parse_location(location)
+        if where.lite:
+            os.makedirs(os.path.dirname(where.path), exist_ok=True)
         client = connect(where)
-        names = [where.collection + s for s in ("", DOCS, META)]
-        taken = [n for n in names if _rpc(client, where, "has_collection", collection_name=n)]
-        if taken and (len(taken) < 3 or _has_manifest(client, where) or _dim(client, where) != embedding.dim):
-            client.close()
-            raise RagError(f"Milvus at {where.address} already has collection {taken[0]!r}; open the index "
-                           f"{where.uri} instead, or pick another collection name")
-        if taken:  # the collections of an index whose creation was cut short: reuse them, emptied
-            for name in names[:2]:
-                _rpc(client, where, "delete", collection_name=name, filter="gen >= 0")
-        else:
-            _rpc(client, where, "create_collections", _call=lambda: create_collections(client, where.collection,
-                                                                                          embedding.dim))
+        try:
+            full_text, exact = _engine_kind(client, where)
+            names = [where.collection + s for s in ("", DOCS, META)]
+            taken = [n for n in names if _rpc(client, where, "has_collection", collection_name=n)]
+            if taken and (len(taken) < 3 or _has_manifest(client, where) or _dim(client, where) != embedding.dim
+                          or _full_text(client, where) != full_text):
+                raise RagError(f"Milvus at {where.address} already has collection {taken[0]!r}; open the index "
+                               f"{where.uri} instead, or pick another collection name")
+            if taken:  # the collections of an index whose creation was cut short: reuse them, emptied
+                for name in names[:2]:
+                    _rpc(client, where, "delete", collection_name=name, filter="gen >= 0")
+            else:
+                _rpc(client, where, "create_collections", _call=lambda: create_collections(
+                    client, where.collection, embedding.dim, full_text, exact))
+        except BaseException:
+            disconnect(client, where)
+            raise
         now = _now()
-        manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "layout": "milvus", "created_at": now,
+        manifest = {"format": FORMAT, "format_version": FORMAT_VERSION if full_text else TERMS_VERSION,
+                    "layout": "milvus", "created_at": now,
                     "uid": uuid.uuid4().hex,
                     "embedding": asdict(embedding), "chunker": chunker.to_dict()}
         state = {"generation": 0, "documents": 0, "chunks": 0, "tokens": 0, "updated_at": now, "removing": None,
@@ -108,6 +130,8 @@ class MilvusStore:
     @classmethod
     def open(cls, location: str, expect_model_id: str | None = None) -> "MilvusStore":
         where = parse_location(location)
+        if where.lite and not os.path.exists(where.path):
+            raise IndexNotFound(f"no index at {where.uri}; build one with: rag ingest seeds/ --index {where.uri}")
         client = connect(where)
         try:
             if not _has_manifest(client, where):
@@ -115,10 +139,11 @@ class MilvusStore:
             manifest = json.loads(_get_meta(client, where, "manifest"))
             if manifest.get("format") != FORMAT or manifest.get("layout") != "milvus":
                 raise IndexIncompatible(f"collection {where.collection!r} at {where.address} is not a {FORMAT} index")
-            if manifest.get("format_version") != FORMAT_VERSION:
+            if manifest.get("format_version") not in (TERMS_VERSION, FORMAT_VERSION):
                 raise IndexIncompatible(
                     f"index {where.uri} has Milvus layout version {manifest.get('format_version')!r}; this version "
-                    f"of rag reads version {FORMAT_VERSION}. Rebuild it: rag ingest SOURCES --index NEW_URI")
+                    f"of rag reads versions {TERMS_VERSION} and {FORMAT_VERSION}. Rebuild it: rag ingest SOURCES "
+                    "--index NEW_URI")
             try:
                 store = cls(where, client, manifest)
             except (TypeError, ValueError, KeyError) as e:
@@ -129,15 +154,21 @@ class MilvusStore:
                     f"{expect_model_id!r}; re-ingest into a new index (rag ingest ... --index NEW_URI)")
             for name in (store._chunks, store._docs):
                 _load(client, where, name)
+            if not store.full_text:
+                _notice(where, f"note: index {where.uri} keeps BM25 in a cache on this client (it was built on a "
+                               f"Milvus without full-text search; 2.5 or later searches it on the server: rag "
+                               f"migrate it to a new collection there)")
             return store
         except BaseException:
-            client.close()
+            disconnect(client, where)
             raise
 
     @classmethod
     def drop(cls, location: str) -> bool:
         """Delete the index's collections; whether there was one."""
         where = parse_location(location)
+        if where.lite and not os.path.exists(where.path):
+            return False
         client = connect(where)
         try:
             found = False
@@ -150,12 +181,14 @@ class MilvusStore:
                     found = True
             return found
         finally:
-            client.close()
+            disconnect(client, where)
 
     def close(self) -> None:
-        self._lexical.close()
-        with contextlib.suppress(Exception):
-            self._client.close()
+        if self._lexical is not None:
+            self._lexical.close()
+        if self._client is not None:
+            disconnect(self._client, self.where)
+            self._client = None
 
     # ---- state ---------------------------------------------------------------------------------------
     def _rpc(self, method: str, **kwargs):
@@ -179,13 +212,14 @@ class MilvusStore:
         expr = f"gen <= {int(state['generation'])}"
         removing = state.get("removing")
         if removing:
-            expr += f" and not ({_in('doc_id', removing['doc_ids'])} and gen <= {int(removing['upto'])})"
+            # "not (A and B)" written out: Milvus Lite has no "not" node
+            expr += f" and ({_in('doc_id', removing['doc_ids'], negate=True)} or gen > {int(removing['upto'])})"
         return expr
 
     @property
     def info(self) -> StoreInfo:
         s = self._state()
-        return StoreInfo(self.location, FORMAT, FORMAT_VERSION, self.embedding, self.chunker, int(s["generation"]),
+        return StoreInfo(self.location, FORMAT, int(self._manifest["format_version"]), self.embedding, self.chunker, int(s["generation"]),
                          int(s["documents"]), int(s["chunks"]), self._manifest.get("created_at", ""),
                          s.get("updated_at", ""))
 
@@ -368,7 +402,30 @@ class MilvusStore:
         state = self._state()
         if not int(state["chunks"]):
             return []
-        return [Hit(c, s) for c, s in self._lexical.search(self, state, terms, k)]
+        if not self.full_text:
+            return [Hit(c, s) for c, s in self._lexical.search(self, state, terms, k)]
+        found = self._rpc("search", collection_name=self._chunks, data=[bm25_input(text)], anns_field=SPARSE_FIELD,
+                          limit=min(k, QUERY_LIMIT), filter=self._visible(state), output_fields=["chunk_id"],
+                          search_params={"metric_type": "BM25"}, **self._consistency(state))
+        return [Hit(h["entity"]["chunk_id"], float(h["distance"])) for h in found[0] if h["distance"] > 0]
+
+    def hybrid_search(self, text: str, vector: np.ndarray, k: int, depth: int = 20, rrf_k: int = 60) -> list[Hit]:
+        """BM25 and dense rankings (``depth`` each) fused by reciprocal rank on the server (``hybrid_search`` with
+        RRFRanker), best first; only for the full-text layout. Not what Retriever uses: its fusion adds a ranking
+        from the metadata the question names, which the server's fusion cannot express (bench/milvus_vs_folder.py
+        compares the two)."""
+        from pymilvus import AnnSearchRequest, RRFRanker
+
+        if not self.full_text:
+            raise RagError(f"index {self.location} has no full-text field; hybrid search on the server needs one")
+        state = self._state()
+        expr = self._visible(state)
+        requests = [AnnSearchRequest([bm25_input(text)], SPARSE_FIELD, {"metric_type": "BM25"}, depth, expr=expr),
+                    AnnSearchRequest([np.asarray(vector, np.float32).tolist()], "vector",
+                                     {"metric_type": "IP", "params": {"ef": max(128, 2 * depth)}}, depth, expr=expr)]
+        found = self._rpc("hybrid_search", collection_name=self._chunks, reqs=requests, ranker=RRFRanker(rrf_k),
+                          limit=k, output_fields=["chunk_id"], **self._consistency(state))
+        return [Hit(h["entity"]["chunk_id"], float(h["distance"])) for h in found[0]]
 
     def find_documents(self, *, outlet: str = "", date: str = "", title_words: Collection[str] = (),
                        limit: int = 1000) -> list[str]:
@@ -384,6 +441,37 @@ class MilvusStore:
             return []
         expr = " and ".join(where + ["part == 0"])
         return sorted(r["doc_id"] for r in self._query(self._docs, expr, ["doc_id"], self._state()))[:limit]
+
+
+def _engine_kind(client, where: MilvusLocation) -> tuple[bool, bool]:
+    """(BM25 on the server, exact vector index) for a new index, from the engine's version: Milvus Lite (which
+    does not report one) has full-text search and FLAT only; a server before FULL_TEXT_SINCE gets the terms
+    layout, with a notice."""
+    version = None if where.lite else server_version(client)
+    if version is None:
+        return True, True
+    if version < FULL_TEXT_SINCE:
+        _notice(where, f"note: Milvus {'.'.join(map(str, version))} at {where.address} has no full-text search; "
+                       f"BM25 for {where.uri} runs from a cache on each client (Milvus 2.5 or later searches it "
+                       "on the server)")
+        return False, False
+    return True, False
+
+
+def _full_text(client, where: MilvusLocation) -> bool:
+    from .milvus_schema import has_full_text
+
+    return has_full_text(_rpc(client, where, "describe_collection", collection_name=where.collection))
+
+
+_NOTICED: set[str] = set()
+
+
+def _notice(where: MilvusLocation, line: str) -> None:
+    """One line on stderr, once per process and index."""
+    if where.uri not in _NOTICED:
+        _NOTICED.add(where.uri)
+        print(line, file=sys.stderr, flush=True)
 
 
 def _index_id(manifest: dict) -> str:

@@ -1,4 +1,6 @@
-"""BM25 for a Milvus index: a tantivy index beside the client, derived from the term counts the server stores.
+"""BM25 for a Milvus index on an old server: a tantivy index beside the client, derived from the term counts the
+server stores. Only for indexes in the terms layout (made on Milvus 2.3/2.4); on Milvus 2.5 or later, and Milvus
+Lite, the engine runs BM25 itself (milvus.py) and no client keeps anything.
 
 Milvus 2.3 has no sparse vectors or full-text search, and filtering its ARRAY
 fields scans every row (measured at 10^5 chunks: about 0.25 s a query term on

@@ -11,7 +11,7 @@ from ..types import Chunk, Document
 from . import bm25
 from .milvus_client import _fence, _in, _now, _parts
 from .base import extra_json
-from .milvus_schema import PLACEHOLDER, TITLE_WORDS_MAX, split_utf8
+from .milvus_schema import PLACEHOLDER, TEXT_FIELD, TITLE_WORDS_MAX, bm25_input, split_utf8
 
 if TYPE_CHECKING:
     from .milvus import MilvusStore
@@ -40,13 +40,18 @@ class MilvusWriter:
         self.remove([document.doc_id])
         rows, tokens = [], 0
         vectors = np.asarray(vectors, dtype=np.float32)
+        full_text = self.store.full_text
         for n, (c, v) in enumerate(zip(chunks, vectors)):
-            terms, tfs, length = bm25.term_counts(embedding_text(document.title, c.text))
+            searched = embedding_text(document.title, c.text)  # BM25 reads the title and the text
+            terms, tfs, length = bm25.term_counts(searched)
             tokens += length
-            rows.append({"chunk_id": c.chunk_id, "doc_id": c.doc_id, "ord": n, "text": c.text,
-                         "start": c.span.start, "end": c.span.end,
-                         "sentences": json.dumps([[s.start, s.end] for s in c.sentences]),
-                         "terms": terms, "tfs": tfs, "length": length, "gen": self.gen, "vector": v.tolist()})
+            row = {"chunk_id": c.chunk_id, "doc_id": c.doc_id, "ord": n, "text": c.text,
+                   "start": c.span.start, "end": c.span.end,
+                   "sentences": json.dumps([[s.start, s.end] for s in c.sentences]), "gen": self.gen,
+                   "vector": v.tolist()}
+            row.update({TEXT_FIELD: bm25_input(searched)} if full_text else
+                       {"terms": terms, "tfs": tfs, "length": length})
+            rows.append(row)
         from ..support import content_tokens
 
         title_words = sorted({w[:bm25.TERM_CHARS] for w in content_tokens(document.title)})[:TITLE_WORDS_MAX]
