@@ -57,22 +57,24 @@ class LiteServer:
         return f"milvus://127.0.0.1:{self.port}/{collection}"
 
 
-@pytest.fixture(scope="session")
-def lite_server(tmp_path_factory):
-    """Milvus Lite 2.5 on a free loopback port (its binary serves gRPC when given an address)."""
+@pytest.fixture
+def lite_server(tmp_path):
+    """Milvus Lite 2.5 on a free loopback port (its binary serves gRPC when given an address), one per test: it
+    starts in a second or two, and one left up through a long run once stopped answering (not understood)."""
     from milvus_lite.server import Server
-    from pymilvus import MilvusClient
 
+    from rag.store.milvus_client import connect, disconnect, parse_location
     from rag.store.milvus_embedded import free_port
 
     port = free_port()
-    server = Server(str(tmp_path_factory.mktemp("lite-server") / "server.db"), f"127.0.0.1:{port}")
+    server = Server(str(tmp_path / "server.db"), f"127.0.0.1:{port}")
     assert server.init() and server.start(), "Milvus Lite did not start"
     try:
         deadline = time.monotonic() + 60
+        where = parse_location(f"milvus://127.0.0.1:{port}/probe")
         while True:
             with contextlib.suppress(Exception):
-                MilvusClient(f"http://127.0.0.1:{port}", timeout=2).close()
+                disconnect(connect(where), where)
                 break
             assert time.monotonic() < deadline, "Milvus Lite did not answer on its port"
             time.sleep(0.2)
