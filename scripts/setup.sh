@@ -4,7 +4,8 @@
 #
 #   scripts/setup.sh            # everything (both bundled LLMs)
 #   RAG_SETUP_MODELS="fast" scripts/setup.sh   # only the fast model
-#   RAG_SETUP_FORMATS="" scripts/setup.sh      # no Q4_0 copies of the models (rag models list)
+#   RAG_SETUP_FORMATS="q4_0" scripts/setup.sh  # Q4_0 copies of the models on any CPU ("" for none;
+#                                              # default: q4_0 where the CPU has no AVX-512)
 #   RAG_SETUP_BROWSER=1 scripts/setup.sh       # also Debian chromium for UI tests
 #
 # Re-running does no work that is already done.
@@ -86,10 +87,13 @@ for m in ${RAG_SETUP_MODELS:-quality fast}; do
   "$VENV/bin/rag" models fetch "$m"
 done
 
-# 5b. the same models in Q4_0, written once from the shipped Q4_K_M files (seconds, no second download):
-#     llama.cpp repacks Q4_0 at load for its AVX2 kernels. `rag models list` shows the file each name uses.
+# 5b. where the CPU has no AVX-512, the same models in Q4_0 too, written once from the shipped Q4_K_M files
+#     (seconds, no second download): llama.cpp repacks Q4_0 for its AVX2 kernels, so its prompts are read
+#     faster there (`--model quality-q4_0`; bench/llm_speed.py). The default stays Q4_K_M: requantizing
+#     costs answers (README). `rag models list` shows the file each name uses.
+has avx512f && default_formats="" || default_formats="q4_0"
 for m in ${RAG_SETUP_MODELS:-quality fast}; do
-  for f in ${RAG_SETUP_FORMATS-q4_0}; do
+  for f in ${RAG_SETUP_FORMATS-$default_formats}; do
     "$VPY" -c 'import sys; from rag.models import convert; convert(sys.argv[1])' "$m-$f"
   done
 done
