@@ -8,6 +8,8 @@ answer hold that kind of thing at all?) and the check of each answer sentence
 >>> q = analyse("On which day of the week did Putin meet Zhang?")
 >>> sorted(q.words), q.kind, q.fits("They met on Wednesday."), q.fits("They met in Moscow.")
 (['day', 'meet', 'putin', 'week', 'zhang'], 'weekday', True, False)
+>>> analyse("Was the deal signed or postponed?").offers_choice, q.offers_choice
+(True, False)
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ _HOLDS = {kind: pattern for kind, _, pattern in KINDS}
 _ASKS_NAME = re.compile(r"^\s*(?:who|whom|whose)\b|\bwhat (?:is|was|are|were) the names? of\b|^\s*name\b", re.I)
 _ASKS_WHO_SOMEONE_IS = re.compile(  # "Who is Xu Qiliang?" asks for a description, not for a name
     r"^\s*(?i:who (?:is|was|are|were))\s+(?:[A-Z][\w.'’-]*\s*)+\?*\s*$")
+_OR = re.compile(r"\w\s+or\s+\w", re.I)
 _NAMES = {"weekday": "a weekday", "date": "a date", "number": "a number", "name": "a name"}
 
 
@@ -54,6 +57,7 @@ class Question:
     stems: frozenset[str]
     kind: str = ""          # what it asks for, when its wording says: "weekday", "date", "number", "quote"
     wants_name: bool = False  # who / whom / whose, "what is the name of"
+    offers_choice: bool = False  # alternatives joined by "or" ("abstract or concrete?"): an answer may pick one
 
     def fits(self, sentence: str) -> bool:
         """True when ``sentence`` holds the kind of thing the question asks for (False when it does not say).
@@ -99,4 +103,4 @@ def analyse(text: str) -> Question:
     words = frozenset(content_tokens(text))
     kind = next((kind for kind, asks, _ in KINDS if asks.search(text)), "")
     wants_name = bool(_ASKS_NAME.search(text)) and not _ASKS_WHO_SOMEONE_IS.search(text)
-    return Question(text, words, frozenset(stem(w) for w in words), kind, wants_name)
+    return Question(text, words, frozenset(stem(w) for w in words), kind, wants_name, bool(_OR.search(text)))

@@ -13,7 +13,7 @@ correct answer there; see the README):
 
 - the reply says the passages do not hold the answer;
 - it adds no content word to the question (it restates it, or only talks about
-  the sources);
+  the sources), unless the question offers a choice ("abstract or concrete?");
 - it gives a number or a name the evidence (and the question) does not state, or
   quotes words the evidence does not state word for word (a quotation mark
   promises the source's words);
@@ -98,7 +98,7 @@ def decide(question: Question, reply: str, cited: list[int], evidence: Sequence[
     kind = question.missing(claim)
     if kind:
         return Verdict(False, f"the question asks for {kind} and the answer gives none")
-    if adds_nothing(claim, question.words):
+    if not question.offers_choice and adds_nothing(claim, question.words):  # "abstract or concrete?" "Abstract."
         return Verdict(False, "the reply adds nothing to the question")
     names = unsupported_names(claim, question.text, evidence)
     if names:
