@@ -134,8 +134,10 @@ def connect(where: MilvusLocation):
     """A MilvusClient for ``where``; a server that is down or unreachable is a RagError naming the address.
     Close it with ``disconnect``."""
     pymilvus = _pymilvus()
-    if where.lite:
-        return pymilvus.MilvusClient(uri=_lite_uri(where), timeout=CONNECT_TIMEOUT_S)
+    if where.lite:  # no keepalive pings on an idle channel: Milvus Lite answers them with "too many pings"
+        # (GOAWAY) and then refused new clients (a test run holding one idle client for minutes)
+        return pymilvus.MilvusClient(uri=_lite_uri(where), timeout=CONNECT_TIMEOUT_S, dedicated=True,
+                                     grpc_options={"grpc.keepalive_permit_without_calls": 0})
     try:
         # dedicated: a channel of its own, closed with the client (pymilvus shares one per address otherwise, and
         # a shared channel the server dropped, as Milvus Lite does with idle pinging ones, fails every new client)
