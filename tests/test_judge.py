@@ -49,7 +49,8 @@ def test_each_check_names_itself(question, reply, reason):
     ("Which agency published it?", "TASS [1]."),  # the source line is evidence too
     ("Which class is it?", "[P]"),  # a bracketed letter is text, not a garbled citation
     ("Which agency quoted him?", "TASS quoted Xu Qiliang [1]."),
-    ("Was Xu Qiliang vice chairman or chairman?", "Vice chairman [1]."),  # a choice the question offers  # a name on the source line is evidence too
+    ("Was Xu Qiliang vice chairman or chairman?", "Vice chairman [1]."),  # a choice the question offers
+    ("Who met on Tuesday in 2023 after the 15 rounds of talks?", "Xu Qiliang met after the 15 rounds [1]."),  # a name on the source line is evidence too
     ("Who is the vice chairman of the Russian commission?", "Xu Qiliang [1]."),
 ])
 def test_answers_holding_what_was_asked_stand(question, reply):

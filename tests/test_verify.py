@@ -106,3 +106,20 @@ def test_an_uncited_claim_joining_two_facts_is_repaired_with_both_sentences():
     check = check_sentence("The conflicts nearly led to war in 1969, and AUKUS was created in 2021.", evidence,
                            analyse("When did the conflicts nearly lead to war, and when was AUKUS created?"))
     assert check.supported and [s for _, s in check.highlights] == [Span(0, 5), Span(20, 25)]
+
+
+def test_a_reply_restating_a_long_question_is_supported_by_a_sentence_on_what_was_asked():
+    from rag.evidence import Evidence, EvidenceSentence
+
+    texts = ["Sinn Féin edged out the Democratic Unionist Party to become the single largest party.",
+             "Sinn Féin held a rally."]
+    passage = Passage(Chunk("c", "d", " ".join(texts), Span(0, 1)), Document("d", " ".join(texts)), 1.0, 1)
+    evidence = Evidence((passage,), tuple(EvidenceSentence(i + 1, 1, Span(10 * i, 10 * i + 5), t)
+                                          for i, t in enumerate(texts)))
+    question = analyse("Which party became the largest at Stormont for the first time after the 2022 assembly elections?")
+    restated = "Sinn Féin became the largest party at Stormont for the first time after the 2022 assembly elections [1]."
+    assert check_sentence(restated, evidence, question).supported
+    unrelated = "Sinn Féin became the largest party at Stormont for the first time after the 2022 assembly elections [2]."
+    assert check_sentence(unrelated, evidence, question).citations == (1,), "repaired to the sentence on the party"
+    bare = check_sentence("Sinn Féin won the chess championship [2].", evidence, analyse("Who won the chess championship?"))
+    assert not bare.supported, "a sentence naming the entity alone does not state what was asked"

@@ -14,7 +14,7 @@ correct answer there; see the README):
 - the reply says the passages do not hold the answer;
 - it adds no content word to the question (it restates it, or only talks about
   the sources), unless the question offers a choice ("abstract or concrete?");
-- it gives a number or a name the evidence (and the question) does not state, or
+- it gives a number or a name that neither the evidence nor the question states, or
   quotes words the evidence does not state word for word (a quotation mark
   promises the source's words);
 - it lacks the kind of thing the question asks for (a date for "when", a number
@@ -89,7 +89,7 @@ def decide(question: Question, reply: str, cited: list[int], evidence: Sequence[
     claim = strip_markers(reply)
     if not any(ch.isalnum() for ch in claim):
         return Verdict(False, "the reply holds nothing but citation markers")
-    numbers = unsupported_numbers(claim, evidence)
+    numbers = unsupported_numbers(claim, [*evidence, question.text])  # the question's own numbers are given
     if numbers:
         return Verdict(False, f"numbers not in the passages: {', '.join(dict.fromkeys(numbers))}")
     quotes = misquoted(claim, evidence)

@@ -4,7 +4,9 @@ The model cites evidence sentences by number ([n] in ``Evidence``). A sentence i
 supported when the sentences it cites (with their article's source line) state
 what it adds to the question (its new content words, numbers exactly) and what
 it says as a whole (its content words, the question's included: "Russia won the
-tournament" is not stated by a sentence that only names Russia). A sentence
+tournament" is not stated by a sentence that only names Russia); a reply that
+restates a long question is not held to the whole when its sentences share two
+words with the question (they speak of what was asked). A sentence
 whose citation does not support it while other evidence clearly does gets its
 citation repaired (one sentence, or two when the claim joins two facts); one
 nothing supports is flagged, and flagged sentences highlight nothing: a source
@@ -22,7 +24,7 @@ from ..cite import MARKER, cited_numbers, strip_markers
 from ..evidence import Evidence, EvidenceSentence
 from ..prompt import source_line
 from ..question import Question, analyse
-from ..support import content_tokens, novel_tokens, support_score, unsupported_numbers
+from ..support import content_tokens, novel_tokens, stem, support_score, unsupported_numbers
 from ..textclean import split_sentences
 from ..types import Span
 
@@ -81,14 +83,14 @@ def with_markers(sentence: str, numbers: Sequence[int]) -> str:
     return f"{body[: m.start()]} {marks}{m.group(1)}" if m else f"{body} {marks}"
 
 
-def support_of(claim: str, sentences: Sequence[EvidenceSentence], evidence: Evidence) -> float:
+def support_of(claim: str, sentences: Sequence[EvidenceSentence], evidence: Evidence, asked: str = "") -> float:
     """Share of ``claim``'s content words that ``sentences`` (with their articles' source lines) state; 0.0 when
-    the claim has a number they do not state."""
+    the claim has a number that neither they nor the question (``asked``) state."""
     if not sentences:
         return 0.0
     lines = {source_line(evidence.passages[s.passage - 1]) for s in sentences}
     given = [*(s.text for s in sentences), *lines]
-    if unsupported_numbers(claim, given):
+    if unsupported_numbers(claim, [*given, asked]):
         return 0.0
     return support_score(claim, given)
 
@@ -104,7 +106,11 @@ def check_sentence(sentence: str, evidence: Evidence, question: Question) -> Sen
     focus = f"{' '.join(sorted(new)) if new else claim} {numbers}"
 
     def support(sentences: list[EvidenceSentence]) -> float:  # the weaker of: what it adds, what it says
-        return min(support_of(focus, sentences, evidence), support_of(claim, sentences, evidence))
+        adds = support_of(focus, sentences, evidence, question.text)
+        whole = support_of(claim, sentences, evidence, question.text)
+        if whole < adds and _linked(sentences, question):  # the sentences speak of what was asked: the answer's
+            whole = adds                                    # restatement of the question is not held against it
+        return min(adds, whole)
 
     score = support(cited)
     chosen = cited
@@ -114,6 +120,16 @@ def check_sentence(sentence: str, evidence: Evidence, question: Question) -> Sen
         if repair_score >= SUPPORTED and repair_score >= score + REPAIR_MARGIN:
             chosen, score = repair, repair_score
     return _check(sentence, cited, chosen, score, score >= SUPPORTED)
+
+
+LINK_WORDS = 2  # content words the cited sentences must share with the question to speak of what was asked
+
+
+def _linked(sentences: Sequence[EvidenceSentence], question: Question) -> bool:
+    """True when the sentences share ``LINK_WORDS`` content words (in any form) with the question: they speak of
+    what was asked, not only of the entity the answer names ("Russia" for "who won the tournament?")."""
+    said = {stem(w) for s in sentences for w in content_tokens(s.text)}
+    return len(said & question.stems) >= LINK_WORDS
 
 
 def _best_repair(sentences: Sequence[EvidenceSentence], support) -> list[EvidenceSentence]:
