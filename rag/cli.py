@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_model_args(s: argparse.ArgumentParser) -> None:
-    s.add_argument("--model", help='"quality" (default), "fast", or a GGUF path; also $RAG_MODEL')
+    s.add_argument("--model", help='"quality" (default), "fast", "quality-q4_0", "fast-q4_0", or a GGUF path; '
+                                    'also $RAG_MODEL')
     s.add_argument("--top-k", type=int, default=TOP_K,
                    help=f"chunks retrieved; the evidence the model reads is selected from them (default {TOP_K})")
     s.add_argument("--max-tokens", type=int, default=200, help="longest answer in tokens (default 200)")
@@ -332,10 +333,7 @@ def cmd_models(args) -> int:
                 models.fetch(name, progress=lambda n, total: bar.update(n - bar.n),
                              log=lambda msg: tqdm.write(msg, file=sys.stderr))
     elif args.action == "list":
-        for name in names:
-            m = models.BUNDLED[name]
-            state = "ready" if models.is_fetched(m) else "not fetched (rag models fetch " + name + ")"
-            print(f"{name:8} {m.model_id:40} {state}  {models.bundled_path(m)}")
+        print("\n".join(models.listing()))
     else:
         failed = [n for n in names if not models.verify(n)]
         for n in names:

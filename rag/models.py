@@ -163,7 +163,8 @@ def resolve_model(spec: str | None = None) -> tuple[Path, str]:
                 f"model {spec!r} is not assembled yet; run: rag models fetch {name}  (or scripts/setup.sh)"
             )
         if not chosen.shipped and not is_converted(chosen):
-            raise ModelError(f"model {spec!r} ({chosen.fmt.upper()} weights) is not written yet; run scripts/setup.sh")
+            raise ModelError(f"model {spec!r} ({chosen.fmt.upper()} weights) is not written yet; run: "
+                              f"RAG_SETUP_FORMATS={chosen.fmt} scripts/setup.sh")
         return chosen.path, chosen.model_id
     path = Path(spec).expanduser()
     if not path.is_file():
@@ -252,7 +253,7 @@ def listing() -> list[str]:
     for c in choices():
         made = is_fetched(c.model) if c.shipped else is_fetched(c.model) and is_converted(c)
         state = "ready" if made else (f"not fetched (rag models fetch {c.model.name})" if not is_fetched(c.model)
-                                      else "not written (scripts/setup.sh)")
+                                      else f"not written (RAG_SETUP_FORMATS={c.fmt} scripts/setup.sh)")
         names = f"{c.model.name}, {c.name}" if c.fmt == c.model.default_format else c.name
         how = "shipped" if c.shipped else f"from {c.model.shipped_format.upper()}"
         rows.append(f"{names:22} {c.fmt.upper():7} {how:12} {state:10} {c.path}")

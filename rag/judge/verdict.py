@@ -40,6 +40,8 @@ from ..support import adds_nothing, misquoted, unsupported_names, unsupported_nu
 CALIBRATED: dict[str, float | None] = {
     "qwen2.5-coder-1.5b-instruct-q4_k_m": 0.8,
     "qwen2.5-coder-0.5b-instruct-q4_k_m": None,
+    "qwen2.5-coder-1.5b-instruct-q4_0": 0.8,   # the same weights requantized: the shipped file's thresholds
+    "qwen2.5-coder-0.5b-instruct-q4_0": None,
 }
 DEFAULT_THRESHOLD = 0.8  # other models (a GGUF by path): the quality model's; calibrate your own with rag eval
 
