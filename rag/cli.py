@@ -44,9 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
                        description=INGEST_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="examples:\n  rag ingest seeds/ more.jsonl --index indexes/seeds\n"
                               "  rag ingest saved_pages/ feed.xml CC-NEWS-20231108.warc.gz report.pdf --index indexes/news\n"
-                              "  rag ingest seeds/ --index milvus://127.0.0.1:19530/seeds --ray")
+                              "  rag ingest seeds/ --index milvus://127.0.0.1:19530/seeds --ray\n"
+                              "  rag ingest seeds/ --index milvus-lite:indexes/seeds.db")
     s.add_argument("paths", nargs="+", help="files or folders (read recursively)")
-    s.add_argument("--index", required=True, help="index folder or milvus://HOST:PORT/COLLECTION (created if missing)")
+    s.add_argument("--index", required=True, help="index folder, milvus://HOST:PORT/COLLECTION or milvus-lite:PATH.db "
+                                                 "(created if missing)")
     s.add_argument("--ray", action="store_true", help="embed through Ray Data: a local Ray for the run, or the "
                    "cluster in $RAY_ADDRESS (needs the ray extra)")
     s.add_argument("--chunk-tokens", type=int, help="chunk size in embedding-model tokens (new index; default 200)")
@@ -82,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="examples:\n  rag migrate indexes/seeds --to milvus://127.0.0.1:19530/seeds\n"
                               "  rag migrate milvus://127.0.0.1:19530/seeds --to indexes/seeds_copy",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    s.add_argument("source", help="index folder or milvus://HOST:PORT/COLLECTION")
+    s.add_argument("source", help="index folder, milvus://HOST:PORT/COLLECTION or milvus-lite:PATH.db")
     s.add_argument("--to", required=True, dest="destination", help="where to copy it (created when missing)")
     s.set_defaults(run=cmd_migrate)
 
