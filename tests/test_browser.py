@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,17 +62,24 @@ def app_url(tmp_path_factory):
     app.close()
 
 
-@pytest.fixture(scope="module")
-def page(app_url):
+@contextmanager
+def opened(url: str):
+    """The page at ``url`` in headless Chromium, once its question box is there."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.goto(app_url)
+        page.goto(url)
         page.wait_for_selector("#question textarea", timeout=60_000)
         yield page
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    with opened(app_url) as page:
+        yield page
 
 
 def ask(page, question: str) -> None:
@@ -124,8 +132,6 @@ def test_answer_with_highlighted_source_then_abstention(page, tmp_path):
 def scripted_page(tmp_path_factory):
     """The real page in Chromium around an engine whose model (scripted) replies with a claim no passage states:
     what the page shows for a reply the checks withdraw does not depend on which model wrote it."""
-    from playwright.sync_api import sync_playwright
-
     from conftest import make_engine
     from fakes import FakeEmbedder
     from rag.ingest import ingest
@@ -139,13 +145,8 @@ def scripted_page(tmp_path_factory):
     engine = make_engine(index, embedder, ["Russia won the ice hockey tournament [1]."])
     app = build_app(as_engines(engine))
     url = launch(app, "127.0.0.1", free_port(), block=False)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.goto(url)
-        page.wait_for_selector("#question textarea", timeout=60_000)
+    with opened(url) as page:
         yield page
-        browser.close()
     app.close()
 
 
