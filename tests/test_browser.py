@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -62,24 +61,31 @@ def app_url(tmp_path_factory):
     app.close()
 
 
-@contextmanager
-def opened(url: str):
-    """The page at ``url`` in headless Chromium, once its question box is there."""
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module (Playwright's sync API runs one instance per thread)."""
     from playwright.sync_api import sync_playwright
 
+    require_chromium()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.goto(url)
-        page.wait_for_selector("#question textarea", timeout=60_000)
-        yield page
-        browser.close()
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def opened(browser, url: str):
+    """A new tab on ``url``, once its question box is there."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(url)
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    return page
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
-    with opened(app_url) as page:
-        yield page
+def page(browser, app_url):
+    page = opened(browser, app_url)
+    yield page
+    page.close()
 
 
 def ask(page, question: str) -> None:
@@ -129,7 +135,7 @@ def test_answer_with_highlighted_source_then_abstention(page, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def scripted_page(tmp_path_factory):
+def scripted_page(browser, tmp_path_factory):
     """The real page in Chromium around an engine whose model (scripted) replies with a claim no passage states:
     what the page shows for a reply the checks withdraw does not depend on which model wrote it."""
     from conftest import make_engine
@@ -145,8 +151,9 @@ def scripted_page(tmp_path_factory):
     engine = make_engine(index, embedder, ["Russia won the ice hockey tournament [1]."])
     app = build_app(as_engines(engine))
     url = launch(app, "127.0.0.1", free_port(), block=False)
-    with opened(url) as page:
-        yield page
+    page = opened(browser, url)
+    yield page
+    page.close()
     app.close()
 
 
