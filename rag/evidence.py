@@ -183,14 +183,14 @@ def select_evidence(question: Question | str, hits: Sequence[Passage], embedder:
     for n, i in enumerate(sorted(range(len(candidates)), key=lambda i: -scores[i])):
         take(i, always=n == 0)
     best_of = {d: max(scores[i] for i in picked) for d, picked in chosen.items() if picked}
-    for doc_id in sorted(best_of, key=lambda d: -best_of[d])[: settings.neighbours]:
+    ranked = sorted(best_of, key=lambda d: -best_of[d])  # articles by their best sentence
+    for doc_id in ranked[: settings.neighbours]:  # the neighbour comes along whatever the budget
         top = max(chosen[doc_id], key=lambda i: scores[i])
         nxt = _next_sentence(candidates, top)
         if nxt is not None and nxt not in chosen[doc_id]:
             chosen[doc_id].append(nxt)
-            words += len(candidates[nxt][2].split())
     out = []
-    for rank, doc_id in enumerate(sorted(best_of, key=lambda d: -best_of[d]), 1):
+    for rank, doc_id in enumerate(ranked, 1):
         picked = sorted(chosen[doc_id], key=lambda i: candidates[i][1].start)
         top_hit = by_doc[doc_id][0]
         spans = tuple(candidates[i][1] for i in picked)
@@ -198,6 +198,8 @@ def select_evidence(question: Question | str, hits: Sequence[Passage], embedder:
         chunk = Chunk(top_hit.chunk.chunk_id, doc_id, excerpt, Span(spans[0].start, spans[-1].end), spans)
         out.append(Passage(chunk, top_hit.document, max(h.score for h in by_doc[doc_id]), rank))
     return out
+
+
 def _next_sentence(candidates: list[tuple[str, Span, str]], i: int) -> int | None:
     """The candidate that follows candidate i in the same article, if any."""
     doc_id, span, _ = candidates[i]
