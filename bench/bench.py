@@ -36,9 +36,9 @@ def main() -> int:
     p.add_argument("--gold", default=str(ROOT / "eval/gold/seeds_test_ci.jsonl"))
     args = p.parse_args()
 
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.engine import open_engine
-    from rag.ingest import ingest
+    from rag.embed.embedder import SentenceTransformerEmbedder
+    from rag.answer.engine import open_engine
+    from rag.ingest.pipeline import ingest
 
     t = time.perf_counter()
     embedder = SentenceTransformerEmbedder()

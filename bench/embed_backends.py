@@ -3,7 +3,7 @@
     nice -n 15 .venv/bin/python bench/embed_backends.py                      # every backend, 960 chunks
     nice -n 15 .venv/bin/python bench/embed_backends.py --backends torch openvino-int8 --batch 16 32 64
 
-The texts are what ingest embeds: synthetic news articles (rag/synthetic.py) cleaned and chunked by the real
+The texts are what ingest embeds: synthetic news articles (rag/embed/synthetic.py) cleaned and chunked by the real
 chunker (200 tokens, the title first). Each row: chunks/s wall-clock, chunks per CPU-second x cores (what the
 cores would give if nothing else ran; the machine is shared), and the cosine of its vectors to the torch
 model's on the same texts and on the English chunks of seeds/ and eval/external/cct/docs. "sorted" hands the
@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.embedding import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
+from rag.embed.embedder import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
 
 
 def cpu_model() -> str:
@@ -35,9 +35,9 @@ def cpu_model() -> str:
 
 
 def synthetic_chunks(n: int, embedder) -> list[str]:
-    from rag.chunking import ChunkerSettings, chunk_document, embedding_text
-    from rag.synthetic import Corpus
-    from rag.textclean import clean_text
+    from rag.ingest.chunk import ChunkerSettings, chunk_document, embedding_text
+    from rag.embed.synthetic import Corpus
+    from rag.ingest.clean import clean_text
 
     out: list[str] = []
     for a in Corpus(seed=3).articles(10 ** 6):
@@ -50,8 +50,8 @@ def synthetic_chunks(n: int, embedder) -> list[str]:
 
 
 def english_chunks(embedder) -> list[str]:
-    from rag.chunking import ChunkerSettings, chunk_document
-    from rag.textclean import clean_text
+    from rag.ingest.chunk import ChunkerSettings, chunk_document
+    from rag.ingest.clean import clean_text
 
     out = []
     for folder in (ROOT / "seeds", ROOT / "eval/external/cct/docs"):

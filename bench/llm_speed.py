@@ -85,10 +85,10 @@ class PromptRecorder:
 
 
 def record(args) -> int:
-    from rag.embedding import embedder_for_index
-    from rag.engine import Engine
-    from rag.evidence import Evidence
-    from rag.prompt import build_messages
+    from rag.embed.embedder import embedder_for_index
+    from rag.answer.engine import Engine
+    from rag.retrieve.evidence import Evidence
+    from rag.answer.prompt import build_messages
     from rag.store import open_store
 
     embedder = embedder_for_index(args.index)
@@ -144,10 +144,10 @@ def pct(values, q: float) -> float:
 
 
 def run_setting(spec: str, setting: str, prompts, warm, max_tokens: int) -> dict:
-    from rag.engine import NOT_FIRST
-    from rag.llm import LlamaCppLLM
-    from rag.models import resolve_model
-    from rag.refusal import RefusalProbe
+    from rag.answer.engine import NOT_FIRST
+    from rag.answer.llm import LlamaCppLLM
+    from rag.answer.models import resolve_model
+    from rag.answer.refusal import RefusalProbe
 
     path, model_id = resolve_model(spec)
     llm = LlamaCppLLM(path, model_id, **parse_setting(setting))
@@ -239,8 +239,8 @@ def tokens(args) -> int:
     """Where the prompt tokens go: cached prefix, source lines, sentence numbers, sentence text, question, template."""
     import re
 
-    from rag.llm import LlamaCppLLM
-    from rag.models import resolve_model
+    from rag.answer.llm import LlamaCppLLM
+    from rag.answer.models import resolve_model
 
     data = json.loads(Path(args.prompts).read_text())
     path, model_id = resolve_model(args.model)

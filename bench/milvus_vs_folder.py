@@ -3,7 +3,7 @@
     nice -n 15 .venv/bin/python bench/milvus_vs_folder.py                       # seeds/, the dev questions, embedded server
     nice -n 15 .venv/bin/python bench/milvus_vs_folder.py --corpus big.jsonl --questions q.jsonl --milvus milvus://h:19530/x
 
-Starts the embedded Milvus 2.3 server (rag/store/milvus_embedded.py) unless --milvus names one or --lite asks for a
+Starts the embedded Milvus 2.3 server (bench/milvus_embedded.py) unless --milvus names one or --lite asks for a
 Milvus Lite 2.5 file in the work folder (BM25 and its fusion on the engine: the timings then add the server's own
 fusion, one hybrid_search call with RRFRanker, and with --eval its retrieval metrics beside the Retriever's). Steps: ingest the
 corpus into a fresh folder index (real embedder; the time is mostly embedding), copy it to Milvus with
@@ -14,10 +14,10 @@ also score retrieval on each gold file with the eval harness (`rag eval --retrie
 
     nice -n 15 .venv/bin/python bench/milvus_vs_folder.py --scale 100000
 
-stores bench/scale.py's synthetic corpus (rag/synthetic.py, same seed) of that many chunks in a folder index and
+stores bench/scale.py's synthetic corpus (rag/embed/synthetic.py, same seed) of that many chunks in a folder index and
 in Milvus through the same writer code (its hashed random-projection vectors: storage is timed, not a model),
 times the first BM25 search of a new Milvus client (on a 2.3 server it builds the client's BM25 cache,
-rag/store/milvus_bm25.py; on 2.5 the engine searches), then times retrieval on both for 200 of its questions. With --scale and --keep DIR the work folder is DIR and stays; a folder
+rag/store/milvus/bm25.py; on 2.5 the engine searches), then times retrieval on both for 200 of its questions. With --scale and --keep DIR the work folder is DIR and stays; a folder
 index and a Milvus collection already there are reused, not rebuilt (pass the server with --milvus if it is not
 the embedded one in DIR/milvus).
 """
@@ -35,15 +35,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.embedding import CachedEmbedder, SentenceTransformerEmbedder  # noqa: E402
-from rag.ingest import ingest  # noqa: E402
-from rag.migrate import migrate  # noqa: E402
-from rag.retrieve import RetrievalSettings, Retriever  # noqa: E402
+from rag.embed.embedder import CachedEmbedder, SentenceTransformerEmbedder  # noqa: E402
+from rag.ingest.pipeline import ingest  # noqa: E402
+from rag.store.migrate import migrate  # noqa: E402
+from rag.retrieve.retriever import RetrievalSettings, Retriever  # noqa: E402
 from rag.store import open_store, store_exists  # noqa: E402
-from rag.store.milvus import MilvusStore  # noqa: E402
+from rag.store.milvus.store import MilvusStore  # noqa: E402
 from eval import metrics as m  # noqa: E402
 from eval.gold import load_gold  # noqa: E402
-from rag.store.milvus_embedded import embedded_milvus  # noqa: E402
+from bench.milvus_embedded import embedded_milvus  # noqa: E402
 
 
 def questions(path: Path) -> list[str]:
@@ -126,7 +126,7 @@ def server_fusion_metrics(gold: Path, uri: str, embedder, k: int = 5, depth: int
 
 def retrieval_metrics(gold: Path, location: str, out: Path) -> dict:
     """hit@k, recall@k (k = 5) and MRR@10 from `rag eval GOLD --index LOCATION --retrieval-only`."""
-    from rag.cli import main
+    from cli.main import main
 
     assert main(["eval", str(gold), "--index", location, "--retrieval-only", "--out", str(out)]) == 0
     metrics = json.loads((out / "summary.json").read_text(encoding="utf-8"))["metrics"]
@@ -174,7 +174,7 @@ def timed_server_fusion(uri: str, embedder, qs: list[str], folder_hybrid: list[l
 
 def run_scale(n_chunks: int, uri: str, work: Path, n_questions: int = 200) -> dict:
     sys.path.insert(0, str(ROOT / "bench"))
-    from rag.synthetic import Corpus
+    from rag.embed.synthetic import Corpus
     from scale import HashedEmbedder, build_hashed, make_questions
 
     embedder = HashedEmbedder()

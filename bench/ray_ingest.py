@@ -2,7 +2,7 @@
 
     nice -n 15 .venv/bin/python bench/ray_ingest.py --articles 150
 
-Writes that many synthetic articles (rag/synthetic.py, same seed each time) to a JSONL file, ingests it into
+Writes that many synthetic articles (rag/embed/synthetic.py, same seed each time) to a JSONL file, ingests it into
 two fresh folder indexes with the bundled embedder, once plainly and once through Ray Data (a local Ray with
 2 CPUs, or $RAY_ADDRESS), and prints the times (Ray's includes starting Ray and its actors loading the model)
 and the largest difference between the two indexes' vectors.
@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from rag.synthetic import Corpus  # noqa: E402
+from rag.embed.synthetic import Corpus  # noqa: E402
 
-from rag.embedding import SentenceTransformerEmbedder  # noqa: E402
-from rag.ingest import ingest  # noqa: E402
-from rag.ray_embed import RayEmbedder  # noqa: E402
+from rag.embed.embedder import SentenceTransformerEmbedder  # noqa: E402
+from rag.ingest.pipeline import ingest  # noqa: E402
+from rag.embed.ray_data import RayEmbedder  # noqa: E402
 from rag.store import open_store  # noqa: E402
 
 

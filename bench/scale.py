@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from rag.synthetic import Article, Corpus  # noqa: E402
+from rag.embed.synthetic import Article, Corpus  # noqa: E402
 
 WORD = re.compile(r"\w+")
 OUT = ROOT / "runs" / "scale"
@@ -119,8 +119,8 @@ def build_hashed(path: Path, n_chunks: int, embedder: HashedEmbedder, corpus: Co
     """Store n_chunks synthetic chunks through the store's writer (commits every 5,000 chunks, as ingest)."""
     from tqdm import tqdm
 
-    from rag.chunking import ChunkerSettings, embedding_text
-    from rag.ingest import COMMIT_CHUNKS
+    from rag.ingest.chunk import ChunkerSettings, embedding_text
+    from rag.ingest.pipeline import COMMIT_CHUNKS
     from rag.store import EmbeddingInfo, create_store
 
     store = create_store(path, EmbeddingInfo(embedder.model_id, embedder.dim, embedder.max_tokens), ChunkerSettings())
@@ -159,9 +159,9 @@ def build_hashed(path: Path, n_chunks: int, embedder: HashedEmbedder, corpus: Co
 
 
 def build_real(path: Path, n_chunks: int, corpus: Corpus) -> tuple[dict, object]:
-    """Ingest synthetic articles (as JSONL) through rag.ingest with the real embedder; time each part."""
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.ingest import ingest
+    """Ingest synthetic articles (as JSONL) through rag.ingest.pipeline with the real embedder; time each part."""
+    from rag.embed.embedder import SentenceTransformerEmbedder
+    from rag.ingest.pipeline import ingest
 
     real = SentenceTransformerEmbedder()
     real.embed_batch(["load"])
@@ -172,7 +172,7 @@ def build_real(path: Path, n_chunks: int, corpus: Corpus) -> tuple[dict, object]
         for a in corpus.articles(n_articles):
             f.write(json.dumps({"id": a.doc_id, "title": a.title, "text": a.text, "date": a.date,
                                 "source": a.outlet}) + "\n")
-    from rag.cli import progress_bars
+    from rag.ingest.report import progress_bars
 
     t = time.perf_counter()
     report = ingest([src], path, timed, progress=progress_bars())
@@ -221,7 +221,7 @@ def make_questions(path: Path, n: int, seed: int = 1) -> list[str]:
 
 def recall_at_10(path: Path, embedder, questions: list[str]) -> dict:
     """Recall@10 of the FAISS file (at several nprobe) against exact search over all vectors."""
-    from rag.store import dense, open_store
+    from rag.store.folder import dense, open_store
 
     store = open_store(path)
     q = embedder.embed_batch(questions)
@@ -266,7 +266,7 @@ def recall_at_10(path: Path, embedder, questions: list[str]) -> dict:
 def add_articles(path: Path, corpus: Corpus, embedder, n: int = 100, real_ingest: bool = False) -> dict:
     """Time to add n new articles to the index (embedding, storage and optimize)."""
     if real_ingest:
-        from rag.ingest import ingest
+        from rag.ingest.pipeline import ingest
 
         src = path.parent / "add100.jsonl"
         with open(src, "w", encoding="utf-8") as f:
@@ -278,7 +278,7 @@ def add_articles(path: Path, corpus: Corpus, embedder, n: int = 100, real_ingest
         total = time.perf_counter() - t
         return {"articles": n, "chunks": report.chunks_embedded, "total_s": total, "embed_s": timed.seconds,
                 "storage_s": total - timed.seconds}
-    from rag.chunking import embedding_text
+    from rag.ingest.chunk import embedding_text
     from rag.store import open_store
 
     batch = [chunk_article(a) for a in corpus.articles(n, prefix="new")]
@@ -299,14 +299,14 @@ def add_articles(path: Path, corpus: Corpus, embedder, n: int = 100, real_ingest
 
 def serve(index: str, questions_file: str, real: bool) -> dict:
     """In a fresh process: open the index, then answer-path work per question; prints a JSON line."""
-    from rag.embedding import CachedEmbedder
-    from rag.evidence import select_evidence
-    from rag.retrieve import RetrievalSettings, Retriever
+    from rag.embed.embedder import CachedEmbedder
+    from rag.retrieve.evidence import select_evidence
+    from rag.retrieve.retriever import RetrievalSettings, Retriever
     from rag.store import open_store
 
     questions = json.loads(Path(questions_file).read_text())
     if real:
-        from rag.embedding import SentenceTransformerEmbedder
+        from rag.embed.embedder import SentenceTransformerEmbedder
 
         embedder = SentenceTransformerEmbedder()
         embedder.embed_batch(["load"])

@@ -1,4 +1,4 @@
-"""Rerunnable measurement of syndicated-copy detection (rag/syndication.py) on a corpus built from seeds/.
+"""Rerunnable measurement of syndicated-copy detection (rag/ingest/syndication.py) on a corpus built from seeds/.
 
     .venv/bin/python bench/syndication.py                 # the table, at the shipped threshold and around it
     .venv/bin/python bench/syndication.py --json out.json
@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag import syndication  # noqa: E402
-from rag.textclean import split_sentences  # noqa: E402
+from rag.ingest import syndication  # noqa: E402
+from rag.ingest.clean import split_sentences  # noqa: E402
 from rag.types import Document  # noqa: E402
 
 SEEDS = ROOT / "seeds"

@@ -1,7 +1,7 @@
 """The refusal threshold, calibrated: what each threshold would give on a run made without one.
 
 A run made with ``--refusal-threshold off`` holds, for every question, the model's
-answer and its own probability of refusing (rag/judge/verdict.py). Abstaining at a
+answer and its own probability of refusing (rag/answer/judge/verdict.py). Abstaining at a
 threshold t means abstaining on every question whose probability reaches t, on top
 of the abstentions the run made anyway; an answer then stays correct only if it was
 correct and is not abstained on. ``sweep`` and ``calibrated`` are pure.
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 from rag.errors import RagError
-from rag.judge import reaches
+from rag.answer.judge import reaches
 
 from .metrics import ratio
 from .report import read_run

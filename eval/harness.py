@@ -122,9 +122,9 @@ def main(args) -> int:
 
 def _ingest_corpus(docs: str, index: str | None, into: Path) -> str:
     """``--docs DIR``: ingest the corpus into a temporary index (gone after the run) and return its path."""
-    from rag.cli import format_ingest_report, progress_bars
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.ingest import ingest
+    from rag.ingest.report import format_ingest_report, progress_bars
+    from rag.embed.embedder import SentenceTransformerEmbedder
+    from rag.ingest.pipeline import ingest
 
     if index:
         raise RagError("give --docs DIR (a corpus ingested for this run) or --index DIR (an existing index), not both")
@@ -174,9 +174,9 @@ def _floors_entry(args) -> FloorsEntry | None:
 
 def _retrieval_only(s: Settings):
     """Retrieval and evidence selection without the LLM (which is never loaded)."""
-    from rag.embedding import CachedEmbedder, embedder_for_index
-    from rag.evidence import EvidenceFinder
-    from rag.retrieve import RetrievalSettings, Retriever
+    from rag.embed.embedder import CachedEmbedder, embedder_for_index
+    from rag.retrieve.evidence import EvidenceFinder
+    from rag.retrieve.retriever import RetrievalSettings, Retriever
     from rag.store import open_store
 
     embedder = CachedEmbedder(embedder_for_index(s.index))
@@ -187,8 +187,8 @@ def _retrieval_only(s: Settings):
 
 
 def _full(s: Settings):
-    from rag.engine import open_engine
-    from rag.retrieve import RetrievalSettings
+    from rag.answer.engine import open_engine
+    from rag.retrieve.retriever import RetrievalSettings
 
     engine = open_engine(s.index, s.model, top_k=s.top_k, max_tokens=s.max_tokens,
                          retrieval=RetrievalSettings(mode=s.retrieval), refusal_threshold=s.refusal_threshold)

@@ -17,7 +17,7 @@ import unicodedata
 from collections import Counter
 from typing import Iterable, Sequence
 
-from rag.cite import MARKER, cited_numbers
+from rag.answer.cite import MARKER, cited_numbers
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _ASCII_PUNCT = frozenset(string.punctuation)

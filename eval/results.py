@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from rag.prompt import source_line
+from rag.answer.prompt import source_line
 from rag.types import Answer, Passage
 
 from . import metrics as m
@@ -73,7 +73,7 @@ class QuestionResult:
     sentences_supported: int | None = None
     citations_repaired: int | None = None
     abstain_reason: str | None = None
-    refusal_p: float | None = None  # the model's own probability of replying "NOT FOUND" (rag/judge/verdict.py)
+    refusal_p: float | None = None  # the model's own probability of replying "NOT FOUND" (rag/answer/judge/verdict.py)
     evidence: tuple[str, ...] = ()  # the numbered sentences the model was given ("[n] text")
     evidence_words: int | None = None  # words of evidence the model was given (sentences and source lines)
 

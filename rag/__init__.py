@@ -7,11 +7,11 @@
 
 Heavy models load on first use, never at import time.
 """
-from .embedding import embedder_for_index
-from .engine import Done, Engine, Retrieved, Token, open_engine
-from .errors import RagError
-from .ingest import ingest, remove_documents
-from .types import Answer, Chunk, Citation, Document, IngestReport, Passage, Span, Timings
+from rag.embed.embedder import embedder_for_index
+from rag.answer.engine import Done, Engine, Retrieved, Token, open_engine
+from rag.errors import RagError
+from rag.ingest.pipeline import ingest, remove_documents
+from rag.types import Answer, Chunk, Citation, Document, IngestReport, Passage, Span, Timings
 
 __all__ = [
     "Answer", "Chunk", "Citation", "Document", "Done", "Engine", "IngestReport", "Passage", "RagError",

@@ -36,9 +36,9 @@ class Document:
     author: str = ""
     crawl_date: str = ""  # when a web archive fetched the page (WARC-Date), not when it was published
     pages: tuple[int, ...] = ()  # PDFs: where each page starts in ``text`` (page n starts at pages[n-1])
-    signature: str = ""  # near-duplicate signature of the text (rag/syndication.py)
+    signature: str = ""  # near-duplicate signature of the text (rag/ingest/syndication.py)
     copies: tuple["Copy", ...] = ()  # the same story as carried by other outlets, folded into this one
-    copy_of: str = ""  # a copy folded into that document (rag/syndication.py): stored without chunks
+    copy_of: str = ""  # a copy folded into that document (rag/ingest/syndication.py): stored without chunks
 
     def __post_init__(self) -> None:
         # rows read back from JSON carry lists and dicts: make them tuples and Copy values again
@@ -174,9 +174,9 @@ class Answer:
     model_id: str
     raw_text: str = ""
     support: float = 1.0  # share of the answer's new content words found in the retrieved passages
-    sentences: tuple[Any, ...] = ()  # rag.judge.SentenceCheck per answer sentence
+    sentences: tuple[Any, ...] = ()  # rag.answer.judge.SentenceCheck per answer sentence
     abstain_reason: str = ""  # why the engine abstained ("" when it answered)
-    refusal_p: float | None = None  # the model's own probability of replying "NOT FOUND" (rag/judge/verdict.py)
+    refusal_p: float | None = None  # the model's own probability of replying "NOT FOUND" (rag/answer/judge/verdict.py)
     unverified: str = ""  # a reply withdrawn because its citations state none of it: the model's text, not an answer
 
     @property

@@ -94,13 +94,13 @@ done
 has avx512f && default_formats="" || default_formats="q4_0"
 for m in ${RAG_SETUP_MODELS:-quality fast}; do
   for f in ${RAG_SETUP_FORMATS-$default_formats}; do
-    "$VPY" -c 'import sys; from rag.models import convert; convert(sys.argv[1])' "$m-$f"
+    "$VPY" -c 'import sys; from rag.answer.models import convert; convert(sys.argv[1])' "$m-$f"
   done
 done
 
 # 6. the embedding model on its default backend: the OpenVINO export is made once (seconds),
 #    then loaded from the cache.
-"$VPY" -c "from rag.embedding import SentenceTransformerEmbedder as E; e = E(); e.dim; print(f'embedder: {e.model_id} ready')"
+"$VPY" -c "from rag.embed.embedder import SentenceTransformerEmbedder as E; e = E(); e.dim; print(f'embedder: {e.model_id} ready')"
 
 # 7. optional: Debian's chromium for the browser test.
 if [ "${RAG_SETUP_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then

@@ -26,7 +26,7 @@ def fake_embedder() -> FakeEmbedder:
 @pytest.fixture
 def fake_index(tmp_path, fake_embedder):
     """The seeds ingested with the fake embedder."""
-    from rag.ingest import ingest
+    from rag.ingest.pipeline import ingest
 
     path = tmp_path / "idx"
     report = ingest([SEEDS], path, fake_embedder)
@@ -35,7 +35,7 @@ def fake_index(tmp_path, fake_embedder):
 
 
 def make_engine(index_path, embedder, replies, top_k=5):
-    from rag.engine import Engine
+    from rag.answer.engine import Engine
     from rag.store import open_store
 
     return Engine(open_store(index_path), embedder, ScriptedLLM(replies), top_k=top_k)
@@ -44,7 +44,7 @@ def make_engine(index_path, embedder, replies, top_k=5):
 @pytest.fixture(scope="session")
 def real_embedder():
     """The bundled all-MiniLM-L6-v2, loaded once for the whole run."""
-    from rag.embedding import SentenceTransformerEmbedder
+    from rag.embed.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
 
@@ -52,7 +52,7 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def real_seeds_index(tmp_path_factory, real_embedder) -> Path:
     """seeds/ ingested with the real embedder into a fresh index, once for the whole run."""
-    from rag.ingest import ingest
+    from rag.ingest.pipeline import ingest
 
     path = tmp_path_factory.mktemp("real") / "seeds"
     report = ingest([SEEDS], path, real_embedder)
@@ -62,7 +62,7 @@ def real_seeds_index(tmp_path_factory, real_embedder) -> Path:
 
 def require_model(name: str) -> None:
     """Real-model tests fail (never skip) when a bundled model is missing."""
-    from rag.models import BUNDLED, is_fetched
+    from rag.answer.models import BUNDLED, is_fetched
 
     if not is_fetched(BUNDLED[name]):
         pytest.fail(f"the {name} model is not assembled; run: scripts/setup.sh (or rag models fetch {name})")

@@ -41,7 +41,7 @@ class ScriptedLLM:
     """Replies with scripted answers in order and records every prompt it was given.
 
     ``refusal_probabilities`` (in order, the last one repeating) is what it reports as its own probability
-    of refusing (rag/refusal.py); without them it reports none, like an LLM that cannot tell.
+    of refusing (rag/answer/refusal.py); without them it reports none, like an LLM that cannot tell.
     """
 
     model_id = "scripted-llm"

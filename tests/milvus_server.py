@@ -28,8 +28,8 @@ import pytest
 def milvus_server():
     """Its data lives in a folder of its own, not under pytest's basetemp: pytest deletes all but the last three
     basetemp folders when other runs start, and a long run's server would lose its data under it."""
-    from rag.store.milvus_bm25 import CACHE_ENV
-    from rag.store.milvus_embedded import embedded_milvus
+    from rag.store.milvus.bm25 import CACHE_ENV
+    from bench.milvus_embedded import embedded_milvus
 
     with tempfile.TemporaryDirectory(prefix="rag-milvus-") as data, embedded_milvus(data) as server, \
             pytest.MonkeyPatch.context() as env:
@@ -40,7 +40,7 @@ def milvus_server():
 @pytest.fixture(scope="session")
 def milvus_lite_file(tmp_path_factory):
     """``milvus_lite_file(name)`` -> a collection in one Milvus Lite file, kept open (its server up) for the run."""
-    from rag.store.milvus_client import connect, disconnect, parse_location
+    from rag.store.milvus.client import connect, disconnect, parse_location
 
     path = tmp_path_factory.mktemp("lite") / "rag.db"
     where = parse_location(f"milvus-lite:{path}")
@@ -63,8 +63,8 @@ def lite_server(tmp_path):
     starts in a second or two, and one left up through a long run once stopped answering (not understood)."""
     from milvus_lite.server import Server
 
-    from rag.store.milvus_client import connect, disconnect, parse_location
-    from rag.store.milvus_embedded import free_port
+    from rag.store.milvus.client import connect, disconnect, parse_location
+    from bench.milvus_embedded import free_port
 
     port = free_port()
     server = Server(str(tmp_path / "server.db"), f"127.0.0.1:{port}")
@@ -85,8 +85,8 @@ def lite_server(tmp_path):
 
 def _forget(uri: str) -> str:
     """Forget the index at ``uri`` (its manifest, state and lock rows), leaving its empty collections."""
-    from rag.store.milvus import META, parse_location
-    from rag.store.milvus_client import connect, disconnect
+    from rag.store.milvus.store import META, parse_location
+    from rag.store.milvus.client import connect, disconnect
 
     where = parse_location(uri)
     client = connect(where)

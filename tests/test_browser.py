@@ -41,10 +41,10 @@ def require_chromium() -> None:
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     """The real app on a seeds index built here with the real embedder, answering with the quality model."""
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.engine import open_engine
-    from rag.ingest import ingest
-    from rag.models import BUNDLED
+    from rag.embed.embedder import SentenceTransformerEmbedder
+    from rag.answer.engine import open_engine
+    from rag.ingest.pipeline import ingest
+    from rag.answer.models import BUNDLED
     from ui.app import build_app, launch
     from ui.engines import Engines, bundled_llm
 
@@ -140,7 +140,7 @@ def scripted_page(browser, tmp_path_factory):
     what the page shows for a reply the checks withdraw does not depend on which model wrote it."""
     from conftest import make_engine
     from fakes import FakeEmbedder
-    from rag.ingest import ingest
+    from rag.ingest.pipeline import ingest
     from ui.app import build_app, launch
     from ui.engines import as_engines
 

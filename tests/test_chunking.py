@@ -5,9 +5,9 @@ import pytest
 
 from conftest import SEEDS
 from fakes import FakeEmbedder
-from rag.chunking import ChunkerSettings, ChunkTooLong, chunk_document, embedding_text
-from rag.loaders import load_documents
-from rag.textclean import clean_text
+from rag.ingest.chunk import ChunkerSettings, ChunkTooLong, chunk_document, embedding_text
+from rag.ingest.loaders import load_documents
+from rag.ingest.clean import clean_text
 
 EMB = FakeEmbedder()
 SPAN_SEEDS = ["000_d9ac26facaa1f05c", "002_668af276d21bc4e5", "003_7dbf0080c15e92d2", "004_4f88f7a8625b6b03"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.cite import StreamFilter, is_abstention, marker_numbers, resolve_markers, strip_markers
+from rag.answer.cite import StreamFilter, is_abstention, marker_numbers, resolve_markers, strip_markers
 
 
 def stream(filter_: StreamFilter, pieces) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT
 from fakes import FakeEmbedder, ScriptedLLM
-from rag.cli import main
+from cli.main import main
 
 HEAVY = ("torch", "sentence_transformers", "llama_cpp", "transformers", "gradio")
 
@@ -18,13 +18,13 @@ HEAVY = ("torch", "sentence_transformers", "llama_cpp", "transformers", "gradio"
 @pytest.fixture(autouse=True)
 def no_real_models(monkeypatch, tmp_path):
     """Any embedder the CLI builds is a FakeEmbedder; any LLM is a ScriptedLLM; no model cache is found."""
-    import rag.embedding
-    import rag.llm
+    import rag.embed.embedder
+    import rag.answer.llm
 
     embedder = FakeEmbedder()
     llm = ScriptedLLM(["The articles do not say."])
-    monkeypatch.setattr(rag.embedding, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
-    monkeypatch.setattr(rag.llm, "LlamaCppLLM", lambda *a, **k: llm)
+    monkeypatch.setattr(rag.embed.embedder, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
+    monkeypatch.setattr(rag.answer.llm, "LlamaCppLLM", lambda *a, **k: llm)
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("RAG_MODEL", raising=False)
     return embedder, llm
@@ -202,9 +202,9 @@ def test_help_lists_commands_with_examples(capsys):
 @pytest.mark.parametrize("argv", [["--help"], ["ask", "--help"], ["ingest", "--help"]])
 def test_help_does_not_import_heavy_libraries(argv):
     code = (
-        "import sys, rag.cli\n"
+        "import sys, cli.main\n"
         "try:\n"
-        f"    rag.cli.main({argv!r})\n"
+        f"    cli.main.main({argv!r})\n"
         "except SystemExit:\n"
         "    pass\n"
         f"print([m for m in {HEAVY!r} if m in sys.modules])\n"

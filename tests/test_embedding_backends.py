@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.chunking import ChunkerSettings
-from rag.embedding import BUNDLED_EMBEDDER_ID, SentenceTransformerEmbedder, embedder_for_index, model_id_for
+from rag.ingest.chunk import ChunkerSettings
+from rag.embed.embedder import BUNDLED_EMBEDDER_ID, SentenceTransformerEmbedder, embedder_for_index, model_id_for
 from rag.errors import IndexIncompatible
-from rag.openvino_embed import cached_export
+from rag.embed.openvino import cached_export
 from rag.store import EmbeddingInfo, create_store, open_store
 
 INT8_ID = model_id_for(BUNDLED_EMBEDDER_ID, "openvino-int8")
@@ -73,8 +73,8 @@ def test_an_export_is_built_once_and_an_interrupted_one_leaves_nothing(tmp_path)
 
 @pytest.mark.real
 def test_openvino_int8_vectors_stay_close_to_torch_and_in_input_order():
-    from rag.chunking import chunk_document
-    from rag.textclean import clean_text
+    from rag.ingest.chunk import chunk_document
+    from rag.ingest.clean import clean_text
 
     from conftest import SEEDS
 

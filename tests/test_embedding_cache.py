@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.embedding import CachedEmbedder
+from rag.embed.embedder import CachedEmbedder
 
 from fakes import FakeEmbedder
 

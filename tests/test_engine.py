@@ -8,12 +8,12 @@ import pytest
 
 from conftest import make_engine
 from fakes import FakeEmbedder, ScriptedLLM
-from rag.engine import NOT_IN_ARTICLES, Done, Engine, Retrieved, Token
+from rag.answer.engine import NOT_IN_ARTICLES, Done, Engine, Retrieved, Token
 from rag.errors import BadQuestion, RagError
-from rag.evidence import Evidence
+from rag.retrieve.evidence import Evidence
 from rag.store import open_store
-from rag.ingest import ingest
-from rag.prompt import INSTRUCTIONS, SYSTEM_PROMPT
+from rag.ingest.pipeline import ingest
+from rag.answer.prompt import INSTRUCTIONS, SYSTEM_PROMPT
 
 QUESTION = "Who is Zhang Youxia?"
 
@@ -92,7 +92,7 @@ def test_the_source_line_names_a_publisher_only_where_the_text_does_not(engine):
 
 
 def test_the_source_line_reads_as_a_phrase_with_or_without_a_title():
-    from rag.prompt import source_line
+    from rag.answer.prompt import source_line
     from rag.types import Chunk, Document, Passage, Span
 
     def line(**meta):
@@ -226,7 +226,7 @@ def test_a_likely_refusal_abstains_before_any_answer_text_is_shown(engine):
 
 
 def test_the_threshold_is_calibrated_per_model_unless_given(seeds_index):
-    from rag.judge import CALIBRATED, calibrated_threshold
+    from rag.answer.judge import CALIBRATED, calibrated_threshold
 
     llm = ScriptedLLM()
     assert Engine(open_store(seeds_index), FakeEmbedder(), llm).refusal_threshold == calibrated_threshold(llm.model_id)
@@ -383,7 +383,7 @@ def test_engines_for_other_models_share_the_sentence_vectors(engine):
 
 
 def test_warm_up_reads_at_most_the_sentences_asked_for(seeds_index):
-    from rag.engine import _article_sentences
+    from rag.answer.engine import _article_sentences
     from rag.store import open_store
 
     store = open_store(seeds_index)

@@ -13,11 +13,11 @@ from eval import metrics as m
 from eval.gold import Question
 from eval.report import read_run
 from eval.results import MarkerRef
-from rag.cite import resolve_markers
-from rag.cli import main as cli
-from rag.engine import NOT_IN_ARTICLES, Engine
+from rag.answer.cite import resolve_markers
+from cli.main import main as cli
+from rag.answer.engine import NOT_IN_ARTICLES, Engine
 from rag.store import open_store
-from rag.retrieve import Retriever
+from rag.retrieve.retriever import Retriever
 from rag.types import Answer, Citation, Timings
 
 D000, D001 = "000_d9ac26facaa1f05c", "001_80ea79b3f3bb210f"
@@ -38,7 +38,7 @@ REPLIES = [
 def fake_index(tmp_path, seeds_dir):
     """The seeds ingested with the fake embedder; overrides conftest's fixture, which loses article 003
     (FakeEmbedder's 60-token limit minus its 20-token title leaves no more than the 40-token overlap)."""
-    from rag.ingest import ingest
+    from rag.ingest.pipeline import ingest
 
     report = ingest([seeds_dir], tmp_path / "idx", FakeEmbedder(max_tokens=120))
     assert len(report.added) == 5, report.skipped
@@ -205,9 +205,9 @@ def test_cli_compare_and_floors(tmp_path, fake_index, fake_models, capsys):
 
 
 def test_cli_docs_ingests_a_corpus_into_a_temporary_index(tmp_path, seeds_dir, fake_models, monkeypatch, capsys):
-    import rag.embedding
+    import rag.embed.embedder
 
-    monkeypatch.setattr(rag.embedding, "SentenceTransformerEmbedder", lambda: FakeEmbedder(max_tokens=120))
+    monkeypatch.setattr(rag.embed.embedder, "SentenceTransformerEmbedder", lambda: FakeEmbedder(max_tokens=120))
     made = []
     real_ingest = harness._ingest_corpus
     monkeypatch.setattr(harness, "_ingest_corpus", lambda *a: made.append(real_ingest(*a)) or made[-1])

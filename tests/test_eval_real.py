@@ -20,7 +20,7 @@ import pytest
 from eval.floors import check_floors, load_floors
 from eval.report import read_run
 from conftest import require_model
-from rag.cli import main as cli
+from cli.main import main as cli
 
 pytestmark = pytest.mark.real
 
@@ -58,7 +58,7 @@ def test_retrieval_floors_on_the_test_gold_set(seeds_index, tmp_path):
 
 
 def test_quality_model_floors_on_the_test_subset(seeds_index, tmp_path):
-    from rag.models import BUNDLED
+    from rag.answer.models import BUNDLED
 
     require_model("quality")
     summary, results = run_against_floors("test_ci_quality", seeds_index, tmp_path / "run")
@@ -85,7 +85,7 @@ def test_quality_model_floors_on_the_external_subset(tmp_path):
 
 
 def test_fast_model_floors_on_the_seeds_gold_set(seeds_index, tmp_path):
-    from rag.models import BUNDLED
+    from rag.answer.models import BUNDLED
 
     require_model("fast")
     summary, results = run_against_floors("seeds_fast", seeds_index, tmp_path / "run")

@@ -1,11 +1,11 @@
-"""Evidence selection (rag/evidence.py): the sentences of every retrieved chunk compete for a word budget, so the
+"""Evidence selection (rag/retrieve/evidence.py): the sentences of every retrieved chunk compete for a word budget, so the
 sentence that answers reaches the prompt for a corpus of short items and for long articles alike."""
 from __future__ import annotations
 
 import pytest
 
 from fakes import FakeEmbedder
-from rag.evidence import Evidence, EvidenceFinder, EvidenceSettings, select_evidence
+from rag.retrieve.evidence import Evidence, EvidenceFinder, EvidenceSettings, select_evidence
 from rag.types import Chunk, Document, Passage, Span
 
 

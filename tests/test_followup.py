@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from fakes import ScriptedLLM
-from rag.followup import (
+from rag.answer.followup import (
     MAX_ANSWER_CHARS, MAX_TURNS, build_rewrite_messages, clean_rewrite, looks_like_followup, rewrite_question,
 )
 

@@ -10,8 +10,8 @@ import pytest
 
 from formatfiles import NAV_ONLY_PAGE, PAGE, STORY, blank_pdf_bytes, feed, pdf_bytes, warc_bytes, write
 from rag.store import open_store
-from rag.ingest import ingest
-from rag.loaders import Loaded, load_documents
+from rag.ingest.pipeline import ingest
+from rag.ingest.loaders import Loaded, load_documents
 from rag.types import Copy, Document, Skipped
 
 PAGE_URL = "https://dailyplanet.example/world/defence-chiefs"
@@ -250,7 +250,7 @@ def test_old_index_rows_without_the_new_fields_still_load_and_new_fields_round_t
 
 def test_an_answer_from_the_saved_page_cites_its_title_outlet_and_date(tmp_path, fake_embedder):
     from conftest import make_engine
-    from rag.cli import format_sources
+    from cli.main import format_sources
 
     write(tmp_path / "src" / "planet.html", PAGE)
     write(tmp_path / "src" / "notes.txt", "Harbour Notes\n\nThe harbour opened a new pier for fishing boats. Boats came.")

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from fakes import FakeEmbedder
-from rag.chunking import ChunkerSettings, embedding_text
+from rag.ingest.chunk import ChunkerSettings, embedding_text
 from rag.errors import IndexIncompatible, IndexNotFound, RagError
-from rag.ingest import ingest, remove_documents
+from rag.ingest.pipeline import ingest, remove_documents
 from rag.store import open_store
-from rag.store.local import FORMAT_VERSION, MANIFEST
-from rag.loaders import content_hash
+from rag.store.folder.store import FORMAT_VERSION, MANIFEST
+from rag.ingest.loaders import content_hash
 
 SEED_IDS = ["000_d9ac26facaa1f05c", "001_80ea79b3f3bb210f", "002_668af276d21bc4e5", "003_7dbf0080c15e92d2",
             "004_4f88f7a8625b6b03"]
@@ -111,7 +111,7 @@ def test_remove_from_a_missing_index_leaves_no_folder_behind(tmp_path):
 
 
 def test_manifest_records_hashes_model_chunker_and_version(fake_index, seeds_dir):
-    from rag.loaders import load_documents
+    from rag.ingest.loaders import load_documents
 
     m = json.loads((fake_index / MANIFEST).read_text(encoding="utf-8"))
     assert m["format"] == "rag-index" and m["format_version"] == FORMAT_VERSION

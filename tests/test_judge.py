@@ -1,11 +1,11 @@
-"""The verdict, a pure function of the question, the reply, the evidence and the model's refusal (rag/judge/verdict.py)."""
+"""The verdict, a pure function of the question, the reply, the evidence and the model's refusal (rag/answer/judge/verdict.py)."""
 from __future__ import annotations
 
 import pytest
 
-from rag.judge import calibrated_threshold, check_threshold, decide, reaches, refused, unverified
-from rag.judge.verify import SentenceCheck
-from rag.question import analyse
+from rag.answer.judge import calibrated_threshold, check_threshold, decide, reaches, refused, unverified
+from rag.answer.judge.verify import SentenceCheck
+from rag.retrieve.question import analyse
 
 EVIDENCE = ["Article published by TASS:\nXu Qiliang is vice chairman of the commission. They met on Tuesday in 2023.",
             "Article:\nThe talks were called “constructive and fruitful”."]

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from fakes import FakeEmbedder
-from rag import loaders
-from rag.ingest import ingest
-from rag.loaders import Loaded, content_hash, load_documents
+from rag.ingest import loaders
+from rag.ingest.pipeline import ingest
+from rag.ingest.loaders import Loaded, content_hash, load_documents
 from rag.types import Skipped
 
 ARTICLE = "Talks In Moscow\n\n(VitalNews.org) – Officials met in Moscow on Wednesday. They agreed to meet again.\n"

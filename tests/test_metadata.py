@@ -1,4 +1,4 @@
-from rag.metadata import extract_metadata
+from rag.ingest.metadata import extract_metadata
 
 
 def meta_of(seeds_dir, stem):

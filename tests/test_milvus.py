@@ -19,14 +19,14 @@ import numpy as np
 import pytest
 
 from fakes import FakeEmbedder, ScriptedLLM
-from rag.chunking import ChunkerSettings
+from rag.ingest.chunk import ChunkerSettings
 from rag.errors import IndexIncompatible, IndexNotFound, RagError
-from rag.ingest import ingest, remove_documents
-from rag.migrate import migrate
-from rag.retrieve import Retriever
+from rag.ingest.pipeline import ingest, remove_documents
+from rag.store.migrate import migrate
+from rag.retrieve.retriever import Retriever
 from rag.store import EmbeddingInfo, create_store, open_store
-from rag.store.milvus import MilvusStore, parse_location
-from rag.store.milvus_embedded import free_port
+from rag.store.milvus.store import MilvusStore, parse_location
+from bench.milvus_embedded import free_port
 from rag.types import Chunk, Document, Span
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,8 +37,8 @@ QUESTIONS = ["Who is Xu Qiliang?", "When did Putin meet China's Defense Minister
              "Which outlet published the article about Interaction-2022?", "What is the population of Russia?"]
 
 
-@pytest.mark.parametrize("module", ["rag.store", "rag.store.bm25", "rag.store.milvus_bm25",
-                                    "rag.store.milvus_client", "rag.store.milvus_schema"])
+@pytest.mark.parametrize("module", ["rag.store", "rag.store.terms", "rag.store.milvus.bm25",
+                                    "rag.store.milvus.client", "rag.store.milvus.schema"])
 def test_docstring_examples(module):
     assert doctest.testmod(importlib.import_module(module)).failed == 0
 
@@ -60,7 +60,7 @@ def test_a_bad_location_names_what_is_wrong(location, message):
 
 
 def test_a_server_that_is_down_is_one_line_naming_the_address(capsys):
-    from rag.cli import main
+    from cli.main import main
 
     port = free_port()  # nothing listens there
     started = time.perf_counter()
@@ -76,7 +76,7 @@ def test_a_missing_index_on_a_live_server_is_not_found(milvus_server):
 
 
 def test_another_layout_version_is_refused(milvus_uri):
-    from rag.store.milvus import _get_meta, _meta_row
+    from rag.store.milvus.store import _get_meta, _meta_row
 
     store = create_store(milvus_uri, INFO, ChunkerSettings())
     manifest = json.loads(_get_meta(store._client, store.where, "manifest"))
@@ -173,10 +173,10 @@ def test_a_removal_cut_short_after_the_switch_is_hidden_then_finished(any_milvus
 
 
 def test_bm25_follows_the_server_and_scores_as_the_folder_does(milvus_uri, tmp_path, monkeypatch):
-    """Each client's BM25 cache (rag/store/milvus_bm25.py): the same scores as the index folder; another client's
+    """Each client's BM25 cache (rag/store/milvus/bm25.py): the same scores as the index folder; another client's
     additions and removals show in the next search; deleting the cache loses nothing."""
-    monkeypatch.setattr("rag.store.milvus_bm25.APPLY_ROWS", 2)  # several batches and fetches per sync
-    monkeypatch.setattr("rag.store.milvus_bm25.FETCH_IDS", 1)
+    monkeypatch.setattr("rag.store.milvus.bm25.APPLY_ROWS", 2)  # several batches and fetches per sync
+    monkeypatch.setattr("rag.store.milvus.bm25.FETCH_IDS", 1)
     docs = [_one_doc("a", "Antelopes graze on the plain."), _one_doc("b", "Bears fish for salmon in the river."),
             _one_doc("c", "Salmon swim up the river to spawn, and bears wait.")]
     reader, folder = create_store(milvus_uri, INFO, ChunkerSettings()), create_store(tmp_path / "f", INFO,
@@ -207,7 +207,7 @@ def test_bm25_follows_the_server_and_scores_as_the_folder_does(milvus_uri, tmp_p
 
 
 def test_the_engines_warm_up_builds_the_bm25_cache_before_the_first_question(milvus_uri):
-    from rag.engine import Engine
+    from rag.answer.engine import Engine
 
     store = create_store(milvus_uri, INFO, ChunkerSettings())
     with store.writer() as w:
@@ -220,7 +220,7 @@ def test_the_engines_warm_up_builds_the_bm25_cache_before_the_first_question(mil
 
 
 def test_a_new_index_in_the_same_collection_does_not_inherit_the_bm25_cache(milvus_index, monkeypatch):
-    monkeypatch.setattr("rag.store.milvus._now", lambda: "2026-01-01T00:00:00Z")  # both created in one second
+    monkeypatch.setattr("rag.store.milvus.store._now", lambda: "2026-01-01T00:00:00Z")  # both created in one second
     uri = milvus_index("bm25_cache_reuse")
     old = create_store(uri, INFO, ChunkerSettings())
     with old.writer() as w:
@@ -284,7 +284,7 @@ def test_migrate_refuses_a_destination_of_another_model(tmp_path, milvus_uri):
 
 def test_the_bm25_layout_follows_the_engine(any_milvus_uri, capsys, monkeypatch):
     """Milvus >= 2.5 (here Milvus Lite): BM25 on the engine, no cache; 2.3: the client's cache, said in one line."""
-    monkeypatch.setattr("rag.store.milvus._NOTICED", set())
+    monkeypatch.setattr("rag.store.milvus.store._NOTICED", set())
     store = create_store(any_milvus_uri, INFO, ChunkerSettings())
     with store.writer() as w:
         w.put(*_one_doc("a", "Antelopes graze on the plain."))
@@ -348,7 +348,7 @@ import os, sys
 sys.path.insert(0, {tests!r})
 import importlib
 from fakes import FakeEmbedder
-run = importlib.import_module("rag.ingest")
+run = importlib.import_module("rag.ingest.pipeline")
 run.COMMIT_CHUNKS, run.EMBED_GROUP = 4, 4
 
 class Dying(FakeEmbedder):
@@ -392,7 +392,7 @@ def test_an_ingest_killed_mid_run_on_milvus_lite_resumes(tmp_path):
 
 
 def test_a_milvus_lite_file_open_in_another_process_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr("rag.store.milvus_client.LITE_START_S", 1)
+    monkeypatch.setattr("rag.store.milvus.client.LITE_START_S", 1)
     uri = f"milvus-lite:{tmp_path}/held.db"
     create_store(uri, INFO, ChunkerSettings()).close()
     holder = subprocess.Popen([sys.executable, "-c", f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); "

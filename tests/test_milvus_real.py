@@ -19,8 +19,8 @@ XU, VITAL, PUTIN_2022 = "004_4f88f7a8625b6b03", "000_d9ac26facaa1f05c", "001_80e
 def milvus_seeds(request, real_embedder):
     """seeds/ ingested with the real embedder into a collection of the 2.3 test server and into a Milvus Lite file,
     once for this module."""
-    from rag.ingest import ingest
-    from rag.store.milvus import MilvusStore
+    from rag.ingest.pipeline import ingest
+    from rag.store.milvus.store import MilvusStore
 
     if request.param == "milvus-lite":
         uri = request.getfixturevalue("milvus_lite_file")("real_seeds")
@@ -68,7 +68,7 @@ def test_milvus_abstains_on_a_question_the_articles_do_not_answer(engines):
 def test_cli_ask_through_milvus(milvus_seeds, capsys):
     import json
 
-    from rag.cli import main
+    from cli.main import main
 
     require_model("fast")
     assert main(["ask", "Who is Xu Qiliang?", "--index", milvus_seeds, "--model", "fast", "--json"]) == 0
@@ -78,8 +78,8 @@ def test_cli_ask_through_milvus(milvus_seeds, capsys):
 
 def test_ray_ingest_gives_the_plain_vectors(tmp_path, real_embedder, real_seeds_index):
     """Two articles embedded through Ray Data (a local Ray started for the run) match the plain ingest's vectors."""
-    from rag.ingest import ingest
-    from rag.ray_embed import RayEmbedder
+    from rag.ingest.pipeline import ingest
+    from rag.embed.ray_data import RayEmbedder
     from rag.store import open_store
 
     ray_embedder = RayEmbedder(real_embedder, actors=2, batch=4)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, require_model
-from rag.llm import LlamaCppLLM
+from rag.answer.llm import LlamaCppLLM
 
 sys.path.insert(0, str(ROOT / "bench"))
 
@@ -50,7 +50,7 @@ def test_bench_settings_parse_to_llm_arguments():
 @pytest.fixture(scope="module")
 def fast_q4_0(tmp_path_factory):
     """The fast model converted to Q4_0 once (a few seconds) in a temporary cache holding a link to the shipped file."""
-    from rag import models
+    from rag.answer import models
 
     require_model("fast")
     shipped = models.bundled_path(models.BUNDLED["fast"])

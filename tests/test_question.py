@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from fakes import FakeEmbedder
-from rag.evidence import EvidenceSettings, select_evidence
-from rag.question import analyse
+from rag.retrieve.evidence import EvidenceSettings, select_evidence
+from rag.retrieve.question import analyse
 from rag.types import Chunk, Document, Passage, Span
 
 

@@ -71,14 +71,14 @@ def test_an_off_topic_question_gets_no_answer_and_no_highlighted_source(engine):
 
 
 def test_the_model_reports_its_own_refusal_probability(engine):
-    """Read from llama.cpp's first-step logits (rag/refusal.py); never the refusal itself as the answer."""
+    """Read from llama.cpp's first-step logits (rag/answer/refusal.py); never the refusal itself as the answer."""
     answer = engine.ask("Who is Xu Qiliang?")
     assert answer.refusal_p is not None and 0.0 <= answer.refusal_p < engine.refusal_threshold
     assert "NOT FOUND" not in answer.raw_text
 
 
 def test_cli_ask_json_and_streaming(real_seeds_index, capsys):
-    from rag.cli import main
+    from cli.main import main
 
     require_model("fast")
     assert main(["ask", "Who is Xu Qiliang?", "--index", str(real_seeds_index), "--model", "fast", "--json"]) == 0

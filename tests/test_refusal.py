@@ -8,10 +8,10 @@ import pytest
 
 from conftest import make_engine
 from fakes import FakeEmbedder, ScriptedLLM
-from rag.engine import NOT_IN_ARTICLES, Done, Engine, Token
+from rag.answer.engine import NOT_IN_ARTICLES, Done, Engine, Token
 from rag.store import open_store
-from rag.prompt import INSTRUCTIONS
-from rag.refusal import REFUSAL, RefusalProbe
+from rag.answer.prompt import INSTRUCTIONS
+from rag.answer.refusal import REFUSAL, RefusalProbe
 
 QUESTION = "Who is Zhang Youxia?"
 GROUNDED = "Zhang Youxia is China's second highest ranking military official [1]."  # sentence 1 states it
@@ -85,7 +85,7 @@ def test_engines_for_other_models_keep_a_given_threshold(fake_index):
 
 
 def test_the_cli_threshold_flags():
-    from rag.cli import build_parser, threshold
+    from cli.main import build_parser, threshold
 
     assert threshold("off") is None and threshold("0.4") == 0.4 and threshold("calibrated") == "calibrated"
     for bad in ("0", "2", "high"):
@@ -96,7 +96,7 @@ def test_the_cli_threshold_flags():
 
 
 def test_the_llama_cpp_processor_reads_once_and_rules_the_refusal_out_at_every_step():
-    from rag.llm import _refusal_reader
+    from rag.answer.llm import _refusal_reader
 
     probe = RefusalProbe(token_ids=(1,))
     process = _refusal_reader(probe, prompt_length=3, later=(2,))
@@ -107,7 +107,7 @@ def test_the_llama_cpp_processor_reads_once_and_rules_the_refusal_out_at_every_s
 
 
 def test_the_first_step_ban_rules_tokens_out_at_the_first_step_only():
-    from rag.llm import _first_step_ban
+    from rag.answer.llm import _first_step_ban
 
     process = _first_step_ban(prompt_length=3, banned=(0, 2))
     first = process(np.zeros(3), np.zeros(3, dtype=np.float32))

@@ -1,4 +1,4 @@
-"""The index folder (rag/store/local.py): round trip, manifest checks, atomic writes, crash recovery, size."""
+"""The index folder (rag/store/folder/store.py): round trip, manifest checks, atomic writes, crash recovery, size."""
 from __future__ import annotations
 
 import json
@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from fakes import FakeEmbedder
-from rag.chunking import ChunkerSettings
+from rag.ingest.chunk import ChunkerSettings
 from rag.errors import IndexCorrupt, IndexIncompatible, IndexNotFound, RagError
 from rag.store import Store, create_store, open_store, store_exists
-from rag.store import dense as dense_mod
-from rag.store import local as local_mod
+from rag.store.folder import dense as dense_mod
+from rag.store.folder import store as local_mod
 from rag.store.fulltext import FullText
-from rag.store.local import DB, FORMAT_VERSION, MANIFEST, LocalStore
+from rag.store.folder.store import DB, FORMAT_VERSION, MANIFEST, LocalStore
 from rag.types import Chunk, Document
 from test_store_contract import EMB, INFO, make_doc, put  # documents made the same way as the contract's
 
@@ -158,7 +158,7 @@ def test_a_version_1_index_is_refused_with_the_upgrade_command(tmp_path):
 
 
 def test_upgrade_keeps_documents_chunks_and_vectors(tmp_path):
-    from rag.cli import main
+    from cli.main import main
 
     docs = write_v1_index(tmp_path / "old")
     assert main(["upgrade", "--index", str(tmp_path / "old")]) == 0
@@ -174,13 +174,13 @@ def test_upgrade_keeps_documents_chunks_and_vectors(tmp_path):
 
 
 def main_upgrade(path):
-    from rag.store.upgrade import upgrade
+    from rag.store.folder.upgrade import upgrade
 
     return upgrade(path)
 
 
 def test_an_interrupted_upgrade_leaves_the_version_1_index(tmp_path, monkeypatch):
-    from rag.store import upgrade as upgrade_mod
+    from rag.store.folder import upgrade as upgrade_mod
 
     write_v1_index(tmp_path / "old")
     before = manifest_of(tmp_path / "old")
@@ -217,7 +217,7 @@ import sys, time
 sys.path[:0] = [{root!r}, {tests!r}]
 from fakes import FakeEmbedder
 import importlib
-ingest_mod = importlib.import_module("rag.ingest")
+ingest_mod = importlib.import_module("rag.ingest.pipeline")
 
 class Slow(FakeEmbedder):
     def embed_batch(self, texts):
@@ -252,7 +252,7 @@ def test_a_killed_ingest_leaves_a_good_index_and_a_rerun_resumes(tmp_path):
     assert 0 < len(done) < 12
     for d in done:
         assert store.chunks_of(d) and store.dense_search(store.get_vectors([f"{d}:0"]), 1)[0][0].chunk_id == f"{d}:0"
-    from rag.ingest import ingest
+    from rag.ingest.pipeline import ingest
 
     report = ingest([src], idx, FakeEmbedder())
     assert sorted(report.unchanged) == done and len(report.added) == 12 - len(done)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.support import (content_tokens, grounding, misquoted, novel_tokens, support_score, tokens,
-                         unsupported_numbers)
+from rag.answer.judge.support import grounding, misquoted, novel_tokens, support_score, unsupported_numbers
+from rag.words import content_tokens, tokens
 
 SOURCE = "Xu Qiliang, vice chairman of the commission, met Shoigu in Moscow in 2023."
 
@@ -59,7 +59,7 @@ def test_unsupported_numbers():
 
 
 def test_another_form_of_a_question_word_is_not_new():
-    from rag.support import grounding, novel_tokens
+    from rag.answer.judge.support import grounding, novel_tokens
 
     question = "On which day of the week did the two sides agree to hold joint naval exercises next year?"
     answer = "The two sides agreed to hold joint naval exercises next year on Tuesday."

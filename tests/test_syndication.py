@@ -4,11 +4,11 @@ from __future__ import annotations
 import shutil
 
 from fakes import FakeEmbedder
-from rag import syndication
-from rag.cli import format_sources
+from rag.ingest import syndication
+from cli.main import format_sources
 from rag.store import open_store
-from rag.ingest import ingest, remove_documents
-from rag.retrieve import Retriever
+from rag.ingest.pipeline import ingest, remove_documents
+from rag.retrieve.retriever import Retriever
 from rag.types import Answer, Chunk, Citation, Copy, Document, Passage, Span, Timings
 
 STORY = "004_4f88f7a8625b6b03"

@@ -1,7 +1,7 @@
 import pytest
 
-from rag.metadata import extract_metadata
-from rag.textclean import clean_text, split_sentences
+from rag.ingest.metadata import extract_metadata
+from rag.ingest.clean import clean_text, split_sentences
 
 
 def test_whitespace_is_normalised_and_mapped_back():

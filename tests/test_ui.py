@@ -9,16 +9,16 @@ import pytest
 
 from conftest import SEEDS, make_engine
 from fakes import FakeEmbedder, ScriptedLLM
-from rag.engine import NOT_IN_ARTICLES, Engine
+from rag.answer.engine import NOT_IN_ARTICLES, Engine
 from rag.errors import ModelError
-from rag.evidence import Evidence, EvidenceSettings
+from rag.retrieve.evidence import Evidence, EvidenceSettings
 from rag.store import open_store
-from rag.ingest import ingest
+from rag.ingest.pipeline import ingest
 from rag.types import Answer, Chunk, Citation, Document, Passage, Span, Timings
 from ui import app as ui_app
 from ui import articles, chat
 from ui.engines import Engines, as_engines, generation_lock
-from rag.judge import SentenceCheck
+from rag.answer.judge import SentenceCheck
 from ui.highlight import Mark, card_marks
 from ui.render import (
     Turn, answer_html, conversation_html, highlight, sentences_html, source_card, sources_for_answer, sources_pending,
@@ -64,7 +64,7 @@ def engines(fake_index, fake_embedder):
     return as_engines(make_engine(fake_index, fake_embedder, [XU_ANSWER]))
 
 
-@pytest.mark.parametrize("module", ["ui.render", "ui.highlight", "ui.chat", "ui.style", "rag.followup"])
+@pytest.mark.parametrize("module", ["ui.render", "ui.highlight", "ui.chat", "ui.style", "rag.answer.followup"])
 def test_docstring_examples(module):
     import doctest
     import importlib
@@ -445,10 +445,10 @@ def test_build_app_lays_out_and_wires_the_page(engines):
 
 
 def test_serve_warns_when_not_bound_to_localhost(monkeypatch, capsys, engines):
-    import rag.engine
+    import rag.answer.engine
 
     opened = []
-    monkeypatch.setattr(rag.engine, "open_engine", lambda *a, **k: opened.append(k) or engines.base)
+    monkeypatch.setattr(rag.answer.engine, "open_engine", lambda *a, **k: opened.append(k) or engines.base)
     warmed = []
     monkeypatch.setattr(Engine, "warm_up_in_background", lambda engine: warmed.append(engine))
     monkeypatch.setattr(Engine, "warm_up", lambda engine: pytest.fail("the page must not wait for the warm-up"))

@@ -1,10 +1,10 @@
-"""Sentence-level checks: each answer sentence against the evidence sentences it cites (rag/judge/verify.py)."""
+"""Sentence-level checks: each answer sentence against the evidence sentences it cites (rag/answer/judge/verify.py)."""
 from __future__ import annotations
 
-from rag.evidence import Evidence
-from rag.judge import answer_sentences, check_sentence, verify_answer
-from rag.question import analyse
-from rag.textclean import split_sentences
+from rag.retrieve.evidence import Evidence
+from rag.answer.judge import answer_sentences, check_sentence, verify_answer
+from rag.retrieve.question import analyse
+from rag.ingest.clean import split_sentences
 from rag.types import Chunk, Document, Passage, Span
 
 XU = ("Xu Qiliang is vice chairman of the Central Military Commission. The weather in Moscow was cold. "
@@ -95,7 +95,7 @@ def test_what_the_sentence_adds_to_the_question_decides_which_sentence_supports_
 
 
 def test_an_uncited_claim_joining_two_facts_is_repaired_with_both_sentences():
-    from rag.evidence import Evidence, EvidenceSentence
+    from rag.retrieve.evidence import Evidence, EvidenceSentence
     from rag.types import Chunk, Document, Passage, Span
 
     texts = ["The border conflicts of 1969 nearly led to war.", "The weather was mild.",
@@ -109,7 +109,7 @@ def test_an_uncited_claim_joining_two_facts_is_repaired_with_both_sentences():
 
 
 def test_a_reply_restating_a_long_question_is_supported_by_a_sentence_on_what_was_asked():
-    from rag.evidence import Evidence, EvidenceSentence
+    from rag.retrieve.evidence import Evidence, EvidenceSentence
 
     texts = ["Sinn Féin edged out the Democratic Unionist Party to become the single largest party.",
              "Sinn Féin held a rally."]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from rag.engine import Engine
-from rag.evidence import TOP_K
+from rag.answer.engine import Engine
+from rag.retrieve.evidence import TOP_K
 from rag.errors import RagError
 
 from . import articles, chat
@@ -141,8 +141,8 @@ def serve(index_path: str | Path, model: str | None = None, host: str = "127.0.0
 
     ``top_k`` passages go to the model, which writes at most ``max_tokens`` tokens per answer.
     """
-    from rag.engine import open_engine
-    from rag.models import BUNDLED, DEFAULT_MODEL, MODEL_ENV
+    from rag.answer.engine import open_engine
+    from rag.answer.models import BUNDLED, DEFAULT_MODEL, MODEL_ENV
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     if host not in LOCAL_HOSTS:

@@ -7,8 +7,8 @@ from typing import Callable, Sequence
 
 from rag.errors import RagError
 from rag.store import Store
-from rag.ingest import ingest, remove_documents
-from rag.loaders import SUFFIXES, SUPPORTED
+from rag.ingest.pipeline import ingest, remove_documents
+from rag.ingest.loaders import SUFFIXES, SUPPORTED
 from rag.types import IngestReport, Skipped
 
 from .engines import Engines
@@ -16,7 +16,7 @@ from .render import esc, message_html
 
 log = logging.getLogger(__name__)
 
-ALLOWED_SUFFIXES = SUFFIXES  # every type `rag ingest` reads (rag/loaders)
+ALLOWED_SUFFIXES = SUFFIXES  # every type `rag ingest` reads (rag/ingest/loaders)
 ARCHIVE_SUFFIXES = (".pdf", ".warc", ".warc.gz")
 UPLOAD_FILE_TYPES = tuple(s for s in SUFFIXES if s != ".warc.gz") + (".gz",)  # the browser's file picker
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024

@@ -12,9 +12,9 @@ from typing import Iterator, Sequence
 
 import gradio as gr
 
-from rag.engine import MAX_QUESTION_CHARS, Done, Retrieved, Token
+from rag.answer.engine import MAX_QUESTION_CHARS, Done, Retrieved, Token
 from rag.errors import RagError
-from rag.followup import looks_like_followup, rewrite_question
+from rag.answer.followup import looks_like_followup, rewrite_question
 
 from .engines import Engines, generation_lock
 from .render import Turn, conversation_html, sources_for_answer, sources_pending, sources_placeholder, timings_text

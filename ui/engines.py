@@ -9,17 +9,17 @@ import threading
 from pathlib import Path
 from typing import Callable, ContextManager
 
-from rag.engine import Engine
+from rag.answer.engine import Engine
 from rag.store import Store
-from rag.llm import LLM
+from rag.answer.llm import LLM
 
 LoadLLM = Callable[[str], LLM]
 
 
 def bundled_llm(name: str) -> LLM:
     """The bundled model ``name`` ("quality", "fast") or a GGUF path, loaded on first use."""
-    from rag.llm import LlamaCppLLM
-    from rag.models import resolve_model
+    from rag.answer.llm import LlamaCppLLM
+    from rag.answer.models import resolve_model
 
     path, model_id = resolve_model(name)
     return LlamaCppLLM(path, model_id)

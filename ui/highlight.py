@@ -26,7 +26,7 @@ def card_marks(answer: Answer, citation: Citation) -> tuple[Mark, ...]:
     """The verified highlights of ``citation``, each with the answer sentences citing it that it backs.
 
     >>> from rag.types import Chunk, Document, Passage, Timings
-    >>> from rag.judge import SentenceCheck
+    >>> from rag.answer.judge import SentenceCheck
     >>> p = Passage(Chunk("d:0", "d", "A. B.", Span(0, 5), (Span(0, 2), Span(3, 5))), Document("d", "A. B."), 1.0, 1)
     >>> checks = (SentenceCheck("A [1].", (1,), 1.0, True, (), ((1, Span(0, 2)),)),)
     >>> a = Answer("q", "A [1].", (), (p,), False, Timings(), "m", sentences=checks)

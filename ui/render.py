@@ -31,7 +31,7 @@ class Turn:
     meta: str = ""  # model and timings, shown small
     pending: bool = False
     status: str = ""  # what is happening while pending ("Searching the articles…")
-    sentences: tuple = ()  # rag.judge.SentenceCheck per sentence of the finished answer
+    sentences: tuple = ()  # rag.answer.judge.SentenceCheck per sentence of the finished answer
     unverified: str = ""  # a reply withdrawn because its citations state none of it (shown collapsed, not as the answer)
 
 
@@ -125,10 +125,10 @@ def answer_html(text: str, link_markers: bool = True) -> str:
 
 
 def sentence_html(check, index: int = 0, link_markers: bool = True) -> str:
-    """One checked answer sentence (a rag.judge.SentenceCheck): its markers, a corrected citation noted in the
+    """One checked answer sentence (a rag.answer.judge.SentenceCheck): its markers, a corrected citation noted in the
     marker's title, an unsupported sentence flagged. ``index`` > 0 ties it to the marks it backs (class ``s<index>``).
 
-    >>> from rag.judge import SentenceCheck
+    >>> from rag.answer.judge import SentenceCheck
     >>> sentence_html(SentenceCheck("Xu <b> [1].", (1,), 1.0, True), 2)
     '<span class="sent s2">Xu &lt;b&gt; <a class="cite" href="#src-1" title="Show source 1">[1]</a>.</span>'
     """

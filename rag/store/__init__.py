@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..chunking import ChunkerSettings
-from .base import FORMAT, DocumentInfo, EmbeddingInfo, Hit, Store, StoreInfo, StoreWriter
+from rag.ingest.chunk import ChunkerSettings
+from rag.store.base import FORMAT, DocumentInfo, EmbeddingInfo, Hit, Store, StoreInfo, StoreWriter
 
 __all__ = ["FORMAT", "DocumentInfo", "EmbeddingInfo", "Hit", "Store", "StoreInfo", "StoreWriter",
            "create_store", "open_store", "store_exists"]
@@ -21,10 +21,10 @@ __all__ = ["FORMAT", "DocumentInfo", "EmbeddingInfo", "Hit", "Store", "StoreInfo
 def store_exists(location: str | Path) -> bool:
     """Whether an index is at ``location`` (a folder with a manifest, or a Milvus collection with one)."""
     if _is_milvus(location):
-        from .milvus import MilvusStore
+        from rag.store.milvus.store import MilvusStore
 
         return MilvusStore.exists(_milvus_uri(location))
-    from .local import LocalStore
+    from rag.store.folder.store import LocalStore
 
     return LocalStore.exists(location)
 
@@ -33,10 +33,10 @@ def open_store(location: str | Path, expect_model_id: str | None = None) -> Stor
     """The index at ``location``; IndexNotFound / IndexIncompatible / IndexCorrupt say what to do when it
     cannot be opened (another embedding model than ``expect_model_id``, another format version, damage)."""
     if _is_milvus(location):
-        from .milvus import MilvusStore
+        from rag.store.milvus.store import MilvusStore
 
         return MilvusStore.open(_milvus_uri(location), expect_model_id)
-    from .local import LocalStore
+    from rag.store.folder.store import LocalStore
 
     return LocalStore.open(location, expect_model_id)
 
@@ -44,10 +44,10 @@ def open_store(location: str | Path, expect_model_id: str | None = None) -> Stor
 def create_store(location: str | Path, embedding: EmbeddingInfo, chunker: ChunkerSettings) -> Store:
     """A new, empty index at ``location`` (an error if one is there already)."""
     if _is_milvus(location):
-        from .milvus import MilvusStore
+        from rag.store.milvus.store import MilvusStore
 
         return MilvusStore.create(_milvus_uri(location), embedding, chunker)
-    from .local import LocalStore
+    from rag.store.folder.store import LocalStore
 
     return LocalStore.create(location, embedding, chunker)
 

@@ -22,8 +22,8 @@ from typing import Callable, Collection, ContextManager, Iterable, Protocol, Seq
 
 import numpy as np
 
-from ..chunking import ChunkerSettings
-from ..types import Chunk, Document
+from rag.ingest.chunk import ChunkerSettings
+from rag.types import Chunk, Document
 
 FORMAT = "rag-index"
 

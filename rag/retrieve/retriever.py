@@ -1,0 +1,167 @@
+"""Retrieval: dense (FAISS) and BM25 rankings fused by reciprocal rank, plus metadata hints.
+
+A question naming an article's outlet, date or title adds a third ranking that
+favours that article's chunks. Near-duplicate chunks are collapsed to one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date as Date
+from typing import Hashable, Iterable, Protocol, Sequence
+
+from rag.embed.embedder import Embedder
+from rag.errors import IndexIncompatible
+from rag.retrieve.lexical import bm25_tokens
+from rag.store import Store
+from rag.words import content_tokens
+from rag.types import Passage
+
+MODES = ("dense", "bm25", "hybrid")
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    mode: str = "hybrid"
+    candidates: int = 20        # depth of each ranking before fusion
+    rrf_k: int = 60             # reciprocal rank fusion constant
+    metadata: bool = True       # favour articles whose outlet, date or title the question names
+    duplicate_jaccard: float = 0.8  # chunks sharing this much of their words count as one
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.candidates <= 0:
+            raise ValueError(f"candidates must be > 0, got {self.candidates}")
+
+
+def rrf(rankings: Iterable[Sequence[Hashable]], k: int = 60) -> list[tuple[Hashable, float]]:
+    """Reciprocal rank fusion of several rankings of item ids, best first; ties keep the order of first appearance.
+
+    >>> rrf([[1, 2, 3], [3, 1]], k=1)
+    [(1, 0.8333333333333333), (3, 0.75), (2, 0.3333333333333333)]
+    >>> rrf([["a", "b"], ["b", "a"]], k=1)
+    [('a', 0.8333333333333333), ('b', 0.8333333333333333)]
+    """
+    scores: dict[Hashable, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, 1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+           "october", "november", "december"]
+
+
+def date_forms(iso: str) -> list[str]:
+    """Ways a question may write an ISO date.
+
+    >>> date_forms("2023-11-10")
+    ['2023-11-10', 'november 10, 2023', 'november 10 2023', '10 november 2023']
+    """
+    try:
+        d = Date.fromisoformat(iso)
+    except ValueError:
+        return [iso.lower()] if iso else []
+    month = _MONTHS[d.month - 1]
+    return [iso, f"{month} {d.day}, {d.year}", f"{month} {d.day} {d.year}", f"{d.day} {month} {d.year}"]
+
+
+class Described(Protocol):
+    doc_id: str
+    title: str
+    date: str
+    outlet: str
+
+
+def metadata_matches(question: str, documents: Iterable[Described]) -> list[str]:
+    """Ids of documents whose outlet, date or title the question names."""
+    q = " ".join(question.lower().split())
+    q_tokens = content_tokens(question)
+    out = []
+    for doc in documents:
+        outlet = doc.outlet.lower()
+        names_outlet = len(outlet) >= 4 and (outlet in q or outlet.removeprefix("the ") in q)
+        names_date = any(form in q for form in date_forms(doc.date))
+        title_tokens = content_tokens(doc.title)
+        names_title = len(title_tokens) >= 3 and len(title_tokens & q_tokens) >= 0.8 * len(title_tokens)
+        if names_outlet or names_date or names_title:
+            out.append(doc.doc_id)
+    return out
+
+
+def collapse_duplicates(order: Sequence[Hashable], token_sets, threshold: float, limit: int | None = None) -> list:
+    """Drop items whose words overlap an earlier kept item's by at least ``threshold`` (Jaccard), stopping
+    once ``limit`` are kept; ``token_sets[item]`` is an item's set of words (looked up only for items reached).
+
+    >>> collapse_duplicates([0, 1, 2], [{"a", "b"}, {"a", "b"}, {"c"}], 0.8)
+    [0, 2]
+    >>> collapse_duplicates([0, 1, 2], [{"a", "b"}, {"a", "b"}, {"c"}], 0.8, limit=1)
+    [0]
+    """
+    kept: list = []
+    for i in order:
+        if limit is not None and len(kept) >= limit:
+            break
+        s = token_sets[i]
+        if all(len(s & token_sets[j]) / max(len(s | token_sets[j]), 1) < threshold for j in kept):
+            kept.append(i)
+    return kept
+
+
+class _TokenSets(dict):
+    """chunk id -> its set of BM25 words, computed on first use."""
+
+    def __init__(self, chunks: dict):
+        super().__init__()
+        self.chunks = chunks
+
+    def __missing__(self, chunk_id: str) -> set[str]:
+        words = self[chunk_id] = set(bm25_tokens(self.chunks[chunk_id].text))
+        return words
+
+
+class Retriever:
+    """Ranks chunks of a store for a question. Every step reads only the few candidate chunks by id."""
+
+    def __init__(self, store: Store, embedder: Embedder, settings: RetrievalSettings = RetrievalSettings()):
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self._info = store.info  # read once: what the index was built with
+
+    def retrieve(self, question: str, k: int) -> list[Passage]:
+        """The k best chunks for the question, best first; ``score`` is the dense cosine similarity."""
+        if k <= 0:
+            raise ValueError(f"top_k must be > 0, got {k}")
+        vector = self.embedder.embed_batch([question])
+        dim = self._info.embedding.dim
+        if vector.shape[1] != dim:
+            raise IndexIncompatible(
+                f"the embedder gives {vector.shape[1]}-dim vectors but index {self._info.location} holds "
+                f"{dim}-dim ones; use the embedding model the index was built with"
+            )
+        depth = max(self.settings.candidates, k)
+        dense = [h.chunk_id for h in self.store.dense_search(vector, depth)[0]]
+        lexical = [h.chunk_id for h in self.store.lexical_search(question, depth)] if self.settings.mode != "dense" else []
+        chunks = self.store.get_chunks([*dense, *lexical])
+        # fusion ties go to the earlier ranking: metadata hint, BM25, dense (measured on the dev gold set:
+        # MRR@10 0.944 with dense first, 0.957 in this order; BM25 alone ranks better than dense alone there)
+        rankings: list[list[str]] = []
+        if self.settings.metadata and dense:
+            infos = self.store.document_infos(chunks[c].doc_id for c in dense)
+            named = set(metadata_matches(question, infos.values()))
+            if named:
+                rankings.append([c for c in dense if chunks[c].doc_id in named])
+        if self.settings.mode != "dense":
+            rankings.append(lexical)
+        if self.settings.mode != "bm25":
+            rankings.append(dense)
+        fused = [c for c, _ in rrf(rankings, self.settings.rrf_k) if c in chunks] or dense
+        order = collapse_duplicates(fused, _TokenSets(chunks), self.settings.duplicate_jaccard, limit=k)
+        if not order:
+            return []
+        cosine = self.store.get_vectors(order) @ vector[0]
+        documents = self.store.get_documents(chunks[c].doc_id for c in order)
+        return [Passage(chunks[c], documents[chunks[c].doc_id], float(score), rank)
+                for rank, (c, score) in enumerate(zip(order, cosine), 1)]
