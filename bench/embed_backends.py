@@ -35,7 +35,8 @@ def cpu_model() -> str:
 
 
 def synthetic_chunks(n: int, embedder) -> list[str]:
-    from rag.ingest.chunk import ChunkerSettings, chunk_document, embedding_text
+    from rag.ingest.chunk import chunk_document
+    from rag.types import ChunkerSettings, embedding_text
     from rag.embed.synthetic import Corpus
     from rag.ingest.clean import clean_text
 
@@ -50,7 +51,8 @@ def synthetic_chunks(n: int, embedder) -> list[str]:
 
 
 def english_chunks(embedder) -> list[str]:
-    from rag.ingest.chunk import ChunkerSettings, chunk_document
+    from rag.ingest.chunk import chunk_document
+    from rag.types import ChunkerSettings
     from rag.ingest.clean import clean_text
 
     out = []

@@ -85,7 +85,7 @@ class PromptRecorder:
 
 
 def record(args) -> int:
-    from rag.embed.embedder import embedder_for_index
+    from rag.indexes import embedder_for_index
     from rag.answer.engine import Engine
     from rag.retrieve.evidence import Evidence
     from rag.answer.prompt import build_messages

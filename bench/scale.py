@@ -119,7 +119,7 @@ def build_hashed(path: Path, n_chunks: int, embedder: HashedEmbedder, corpus: Co
     """Store n_chunks synthetic chunks through the store's writer (commits every 5,000 chunks, as ingest)."""
     from tqdm import tqdm
 
-    from rag.ingest.chunk import ChunkerSettings, embedding_text
+    from rag.types import ChunkerSettings, embedding_text
     from rag.ingest.pipeline import COMMIT_CHUNKS
     from rag.store import EmbeddingInfo, create_store
 
@@ -278,7 +278,7 @@ def add_articles(path: Path, corpus: Corpus, embedder, n: int = 100, real_ingest
         total = time.perf_counter() - t
         return {"articles": n, "chunks": report.chunks_embedded, "total_s": total, "embed_s": timed.seconds,
                 "storage_s": total - timed.seconds}
-    from rag.ingest.chunk import embedding_text
+    from rag.types import embedding_text
     from rag.store import open_store
 
     batch = [chunk_article(a) for a in corpus.articles(n, prefix="new")]

@@ -152,8 +152,8 @@ def threshold(value: str) -> float | None | str:
 
 
 def cmd_ingest(args) -> int:
-    from rag.ingest.chunk import ChunkerSettings
-    from rag.embed.embedder import embedder_for_index
+    from rag.types import ChunkerSettings
+    from rag.indexes import embedder_for_index
     from rag.ingest.pipeline import ingest
 
     settings = None

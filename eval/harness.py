@@ -174,7 +174,8 @@ def _floors_entry(args) -> FloorsEntry | None:
 
 def _retrieval_only(s: Settings):
     """Retrieval and evidence selection without the LLM (which is never loaded)."""
-    from rag.embed.embedder import CachedEmbedder, embedder_for_index
+    from rag.embed.embedder import CachedEmbedder
+    from rag.indexes import embedder_for_index
     from rag.retrieve.evidence import EvidenceFinder
     from rag.retrieve.retriever import RetrievalSettings, Retriever
     from rag.store import open_store

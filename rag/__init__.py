@@ -7,7 +7,7 @@
 
 Heavy models load on first use, never at import time.
 """
-from rag.embed.embedder import embedder_for_index
+from rag.indexes import embedder_for_index
 from rag.answer.engine import Done, Engine, Retrieved, Token, open_engine
 from rag.errors import RagError
 from rag.ingest.pipeline import ingest, remove_documents

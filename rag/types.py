@@ -229,3 +229,33 @@ class IngestReport:
         d = asdict(self)
         d["skipped"] = [asdict(s) for s in self.skipped]
         return d
+
+
+@dataclass(frozen=True)
+class ChunkerSettings:
+    chunk_tokens: int = 200
+    overlap_tokens: int = 40
+
+    def __post_init__(self) -> None:
+        if self.chunk_tokens <= 0:
+            raise ValueError(f"chunk_tokens must be > 0, got {self.chunk_tokens}")
+        if not 0 <= self.overlap_tokens < self.chunk_tokens:
+            raise ValueError(
+                f"overlap_tokens must be >= 0 and < chunk_tokens ({self.chunk_tokens}), got {self.overlap_tokens}"
+            )
+
+    def to_dict(self) -> dict:
+        return {"splitter": "langchain RecursiveCharacterTextSplitter", **asdict(self)}
+
+
+def embedding_text(title: str, chunk_text: str) -> str:
+    """What is embedded for a chunk: the title first (titles are searchable), then the text.
+
+    >>> embedding_text("Headline", "Body.")
+    'Headline\\nBody.'
+    >>> embedding_text("Headline", "Headline\\n\\nBody.")
+    'Headline\\n\\nBody.'
+    """
+    if not title or chunk_text.startswith(title):
+        return chunk_text
+    return f"{title}\n{chunk_text}"

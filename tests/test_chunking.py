@@ -5,7 +5,8 @@ import pytest
 
 from conftest import SEEDS
 from fakes import FakeEmbedder
-from rag.ingest.chunk import ChunkerSettings, ChunkTooLong, chunk_document, embedding_text
+from rag.ingest.chunk import ChunkTooLong, chunk_document
+from rag.types import ChunkerSettings, embedding_text
 from rag.ingest.loaders import load_documents
 from rag.ingest.clean import clean_text
 

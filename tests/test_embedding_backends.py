@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.ingest.chunk import ChunkerSettings
-from rag.embed.embedder import BUNDLED_EMBEDDER_ID, SentenceTransformerEmbedder, embedder_for_index, model_id_for
+from rag.types import ChunkerSettings
+from rag.embed.embedder import BUNDLED_EMBEDDER_ID, SentenceTransformerEmbedder, model_id_for
+from rag.indexes import embedder_for_index
 from rag.errors import IndexIncompatible
 from rag.embed.openvino import cached_export
 from rag.store import EmbeddingInfo, create_store, open_store

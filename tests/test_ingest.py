@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fakes import FakeEmbedder
-from rag.ingest.chunk import ChunkerSettings, embedding_text
+from rag.types import ChunkerSettings, embedding_text
 from rag.errors import IndexIncompatible, IndexNotFound, RagError
 from rag.ingest.pipeline import ingest, remove_documents
 from rag.store import open_store

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from fakes import FakeEmbedder, ScriptedLLM
-from rag.ingest.chunk import ChunkerSettings
+from rag.types import ChunkerSettings
 from rag.errors import IndexIncompatible, IndexNotFound, RagError
 from rag.ingest.pipeline import ingest, remove_documents
 from rag.store.migrate import migrate

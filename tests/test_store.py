@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from fakes import FakeEmbedder
-from rag.ingest.chunk import ChunkerSettings
+from rag.types import ChunkerSettings
 from rag.errors import IndexCorrupt, IndexIncompatible, IndexNotFound, RagError
 from rag.store import Store, create_store, open_store, store_exists
 from rag.store.folder import dense as dense_mod

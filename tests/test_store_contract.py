@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fakes import FakeEmbedder
-from rag.ingest.chunk import ChunkerSettings
+from rag.types import ChunkerSettings
 from rag.errors import IndexIncompatible, RagError
 from rag.store import EmbeddingInfo, Hit, Store, create_store, open_store, store_exists
 from rag.types import Chunk, Document, Span

@@ -250,7 +250,7 @@ def open_engine(index_path: str | Path, model: str | None = None, top_k: int = T
 
     ``model`` is "quality" (default), "fast", or a path to a GGUF file; $RAG_MODEL is read when it is None.
     """
-    from rag.embed.embedder import embedder_for_index
+    from rag.indexes import embedder_for_index
     from rag.answer.llm import LlamaCppLLM
     from rag.answer.models import resolve_model
 

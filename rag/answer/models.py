@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from rag.errors import ModelError
+from rag.paths import CACHE_ENV, cache_dir
 
 MODEL_ENV = "RAG_MODEL"
-CACHE_ENV = "RAG_CACHE_DIR"
 GGUF_MAGIC = b"GGUF"
 
 
@@ -122,10 +122,6 @@ def choices() -> Iterator[ModelChoice]:
     for model in BUNDLED.values():
         for fmt in sorted(FORMATS, key=lambda f: f != model.default_format):
             yield ModelChoice(model, fmt)
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "rag")
 
 
 def models_dir() -> Path:

@@ -71,23 +71,6 @@ def backend_for(model_id: str, base_id: str = BUNDLED_EMBEDDER_ID) -> str | None
     return next((b for b in BACKENDS if model_id_for(base_id, b) == model_id), None)
 
 
-def embedder_for_index(location: str | Path, batch_size: int = 32) -> "SentenceTransformerEmbedder":
-    """The bundled embedder on the backend the index at ``location`` was built with, so an index keeps working
-    when the default backend changes; a new index gets the default. ``$RAG_EMBED_BACKEND``, when set, wins (and
-    an index built with another backend then refuses to open, naming both)."""
-    backend = None
-    if not os.environ.get(BACKEND_ENV):
-        from rag.store import open_store, store_exists
-
-        if store_exists(location):
-            store = open_store(location)
-            try:
-                backend = backend_for(store.info.embedding.model_id)
-            finally:
-                store.close()
-    return SentenceTransformerEmbedder(batch_size=batch_size, backend=backend)
-
-
 def check_backend(backend: str, what: str = "backend") -> str:
     """
     >>> check_backend("openvino-int8")
@@ -174,7 +157,7 @@ class SentenceTransformerEmbedder:
         """The OpenVINO runner (the openvino backends), exported on first use and cached."""
         with self._load_lock:
             if self._runner is None:
-                from rag.answer.models import cache_dir
+                from rag.paths import cache_dir
                 from rag.embed.openvino import OpenVinoRunner
 
                 self._quiet_offline()

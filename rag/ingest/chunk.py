@@ -5,49 +5,18 @@ truncated by the embedder; a chunk that would be is an error, not a quiet loss.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Callable
 
 from rag.ingest.clean import CleanText, spans_overlapping
-from rag.types import Chunk, Span
+from rag.types import Chunk, ChunkerSettings, Span, embedding_text
 
 TokenCounter = Callable[[str], int]
 MIN_CHUNK_TOKENS = 16
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 
 
-@dataclass(frozen=True)
-class ChunkerSettings:
-    chunk_tokens: int = 200
-    overlap_tokens: int = 40
-
-    def __post_init__(self) -> None:
-        if self.chunk_tokens <= 0:
-            raise ValueError(f"chunk_tokens must be > 0, got {self.chunk_tokens}")
-        if not 0 <= self.overlap_tokens < self.chunk_tokens:
-            raise ValueError(
-                f"overlap_tokens must be >= 0 and < chunk_tokens ({self.chunk_tokens}), got {self.overlap_tokens}"
-            )
-
-    def to_dict(self) -> dict:
-        return {"splitter": "langchain RecursiveCharacterTextSplitter", **asdict(self)}
-
-
 class ChunkTooLong(ValueError):
     pass
-
-
-def embedding_text(title: str, chunk_text: str) -> str:
-    """What is embedded for a chunk: the title first (titles are searchable), then the text.
-
-    >>> embedding_text("Headline", "Body.")
-    'Headline\\nBody.'
-    >>> embedding_text("Headline", "Headline\\n\\nBody.")
-    'Headline\\n\\nBody.'
-    """
-    if not title or chunk_text.startswith(title):
-        return chunk_text
-    return f"{title}\n{chunk_text}"
 
 
 def chunk_document(

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from rag.ingest.chunk import ChunkerSettings, ChunkTooLong, chunk_document, embedding_text
+from rag.ingest.chunk import ChunkTooLong, chunk_document
+
+from rag.types import ChunkerSettings, embedding_text
 from rag.embed.embedder import Embedder
 from rag.ingest import folding
 from rag.errors import IndexIncompatible

@@ -11,7 +11,7 @@ from typing import Hashable, Iterable, Protocol, Sequence
 
 from rag.embed.embedder import Embedder
 from rag.errors import IndexIncompatible
-from rag.retrieve.lexical import bm25_tokens
+from rag.store.terms import bm25_tokens
 from rag.store import Store
 from rag.words import content_tokens
 from rag.types import Passage

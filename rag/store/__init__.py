@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.ingest.chunk import ChunkerSettings
+from rag.types import ChunkerSettings
 from rag.store.base import FORMAT, DocumentInfo, EmbeddingInfo, Hit, Store, StoreInfo, StoreWriter
 
 __all__ = ["FORMAT", "DocumentInfo", "EmbeddingInfo", "Hit", "Store", "StoreInfo", "StoreWriter",

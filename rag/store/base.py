@@ -22,7 +22,7 @@ from typing import Callable, Collection, ContextManager, Iterable, Protocol, Seq
 
 import numpy as np
 
-from rag.ingest.chunk import ChunkerSettings
+from rag.types import ChunkerSettings
 from rag.types import Chunk, Document
 
 FORMAT = "rag-index"

@@ -1,6 +1,6 @@
 """BM25 over chunk texts with tantivy (a full-text engine: incremental, on disk, top-k without scoring every chunk).
 
-Texts are tokenized by ``rag.retrieve.lexical.bm25_tokens`` (stemmed, no stopwords) before
+Texts are tokenized by ``rag.store.terms.bm25_tokens`` (stemmed, no stopwords) before
 they reach tantivy, which splits on whitespace only, so questions and chunks
 are matched word for word as before. Documents are keyed by the chunk's integer
 row id; re-applying the same additions and deletions is harmless.

@@ -28,9 +28,9 @@ from typing import Collection, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from rag.ingest.chunk import ChunkerSettings, embedding_text
+from rag.types import ChunkerSettings, embedding_text
 from rag.errors import IndexCorrupt, IndexIncompatible, IndexNotFound, RagError
-from rag.retrieve.lexical import bm25_tokens
+from rag.store.terms import bm25_tokens
 from rag.types import Chunk, Document, Span
 from rag.store.folder import dense
 from rag.store.base import FORMAT, DocumentInfo, EmbeddingInfo, Hit, StoreInfo, StoreProgress, extra_json, from_extra, info_extra

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.ingest.chunk import ChunkerSettings
+from rag.types import ChunkerSettings
 from rag.errors import IndexCorrupt, IndexIncompatible, IndexNotFound
 from rag.types import Chunk, Document, Span
 from rag.store.base import EmbeddingInfo, StoreProgress

@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
-from rag.answer.models import cache_dir
+from rag.paths import cache_dir
 from rag.store.fulltext import FullText
 
 if TYPE_CHECKING:

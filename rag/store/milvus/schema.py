@@ -28,7 +28,7 @@ ID_BYTES = 1024
 PLACEHOLDER = [0.0, 0.0]
 TEXT_FIELD = "bm25_text"    # full-text layout: what BM25 reads (the title and the chunk's text, analyzed)
 SPARSE_FIELD = "bm25"       # ... and the BM25 function's output
-ANALYZER = {"tokenizer": "whitespace"}  # the text arrives analyzed by rag.retrieve.lexical, as the index folder has it
+ANALYZER = {"tokenizer": "whitespace"}  # the text arrives analyzed by rag.store.terms, as the index folder has it
 BM25_K1, BM25_B = 1.2, 0.75  # tantivy's, as in the index folder
 
 
@@ -124,7 +124,7 @@ def _add_full_text(schema) -> None:
 
 def bm25_input(text: str) -> str:
     """What the full-text field holds for a chunk's title and text, and what a BM25 query sends: its BM25 terms
-    (rag.retrieve.lexical's stemmed words without stopwords, the index folder's), which the server splits on spaces,
+    (rag.store.terms's stemmed words without stopwords, the index folder's), which the server splits on spaces,
     indexes and scores. Measured against the engine's english analyzer on the raw text: that one kept hit@5
     and MRR within 0.02 but changed most BM25 rankings (bench/milvus_vs_folder.py); these terms keep the folder's.
 

@@ -39,7 +39,7 @@ from typing import Collection, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from rag.ingest.chunk import ChunkerSettings
+from rag.types import ChunkerSettings
 from rag.errors import IndexCorrupt, IndexIncompatible, IndexNotFound, RagError
 from rag.types import Chunk, Document, Span
 from rag.store.terms import TERM_CHARS, terms_of

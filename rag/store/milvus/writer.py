@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
-from rag.ingest.chunk import embedding_text
+from rag.types import embedding_text
 from rag.types import Chunk, Document
 from rag.store.terms import TERM_CHARS, term_counts
 from rag.store.milvus.client import _fence, _in, _now, _parts
