@@ -221,25 +221,19 @@ def make_questions(path: Path, n: int, seed: int = 1) -> list[str]:
 
 def recall_at_10(path: Path, embedder, questions: list[str]) -> dict:
     """Recall@10 of the FAISS file (at several nprobe) against exact search over all vectors."""
-    from rag.store.folder import dense, open_store
+    from rag.store.folder import dense
+    from rag.store.folder.store import LocalStore
 
-    store = open_store(path)
+    store = LocalStore.open(path)
     q = embedder.embed_batch(questions)
     best: list[list[tuple[float, str]]] = [[] for _ in questions]
-    offset = 0
-    while True:
-        rows = store._db.execute("SELECT chunk_id, vector FROM chunks ORDER BY id LIMIT 50000 OFFSET ?",
-                                 (offset,)).fetchall()
-        if not rows:
-            break
-        offset += len(rows)
-        vectors = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), -1)
+    for chunk_ids, vectors in store.iter_vectors(50_000):
         scores = q @ vectors.T
         for i, row in enumerate(scores):
             top = np.argpartition(-row, 10)[:10] if len(row) > 10 else np.arange(len(row))
-            best[i] = sorted(best[i] + [(float(row[j]), rows[j][0]) for j in top], reverse=True)[:10]
+            best[i] = sorted(best[i] + [(float(row[j]), chunk_ids[j]) for j in top], reverse=True)[:10]
     exact = [{c for _, c in b} for b in best]
-    base = store._dense().base
+    base = store.dense_base
     ivf = base is not None and dense.kind_of(base) == "ivf"
     out = {"kind": "ivf" if ivf else "flat"}
     if ivf:  # a few small settings, then a sixteenth, the share the store scans when serving, and a quarter

@@ -25,6 +25,7 @@ from rag.ingest.pipeline import ingest, remove_documents
 from rag.store.migrate import migrate
 from rag.retrieve.retriever import Retriever
 from rag.store import EmbeddingInfo, create_store, open_store
+from rag.store.milvus.rows import IndexRows
 from rag.store.milvus.store import MilvusStore, parse_location
 from bench.milvus_embedded import free_port
 from rag.types import Chunk, Document, Span
@@ -76,14 +77,44 @@ def test_a_missing_index_on_a_live_server_is_not_found(milvus_server):
 
 
 def test_another_layout_version_is_refused(milvus_uri):
-    from rag.store.milvus.store import _get_meta, _meta_row
-
     store = create_store(milvus_uri, INFO, ChunkerSettings())
-    manifest = json.loads(_get_meta(store._client, store.where, "manifest"))
-    store._rpc("upsert", collection_name=store._meta, data=[_meta_row("manifest", {**manifest, "format_version": 99})])
+    manifest = json.loads(store.rows.get_meta("manifest"))
+    store.rows.put_meta("manifest", {**manifest, "format_version": 99})
     with pytest.raises(IndexIncompatible, match="version 99"):
         open_store(milvus_uri)
     store.close()
+
+
+def test_an_index_with_the_old_title_words_field_keeps_working(any_milvus_uri, monkeypatch):
+    """Indexes made before issue 21 have a title_words array in their docs collection; writes fill it empty."""
+    from pymilvus import DataType, MilvusClient
+
+    create = MilvusClient.create_collection
+
+    def with_title_words(self, name, schema=None, **kwargs):
+        if name.endswith("__docs"):
+            schema.add_field("title_words", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=512,
+                             max_length=256)
+        return create(self, name, schema=schema, **kwargs)
+
+    MilvusStore.drop(any_milvus_uri)  # the module's collections, made without the field
+    monkeypatch.setattr(MilvusClient, "create_collection", with_title_words)
+    store = create_store(any_milvus_uri, INFO, ChunkerSettings())
+    monkeypatch.undo()
+    store.close()
+    try:
+        store = open_store(any_milvus_uri)
+        assert store.layout.title_words
+        with store.writer() as w:
+            w.put(*_one_doc("a", "Antelopes graze on the plain."))
+        with store.writer() as w:
+            w.remove(["a"])
+            w.put(*_one_doc("b", "Bears fish for salmon."))
+        assert [d.doc_id for d in store.list_documents()] == ["b"]
+        assert [h.chunk_id for h in store.lexical_search("bears", 3)] == ["b:0"]
+        store.close()
+    finally:
+        MilvusStore.drop(any_milvus_uri)  # the next tests make their collections anew
 
 
 def test_milvus_lite_locations_read_as_file_paths(tmp_path):
@@ -157,7 +188,7 @@ def test_a_removal_cut_short_after_the_switch_is_hidden_then_finished(any_milvus
     def crash(self, state):
         if state.get("removing"):
             raise KeyboardInterrupt  # the state row says "removing a", the rows of a are still there
-    monkeypatch.setattr(MilvusStore, "_finish_removal", crash)
+    monkeypatch.setattr(IndexRows, "finish_removal", crash)
     with pytest.raises(KeyboardInterrupt):
         with store.writer() as w:
             w.remove(["a"])
@@ -166,9 +197,9 @@ def test_a_removal_cut_short_after_the_switch_is_hidden_then_finished(any_milvus
     monkeypatch.undo()
     with store.writer():
         pass  # the next writer finishes the deletion
-    assert store._state()["removing"] is None
-    assert store._rpc("query", collection_name=store._chunks, filter='doc_id == "a"', output_fields=["pk"],
-                      consistency_level="Strong") == []
+    assert store.rows.state()["removing"] is None
+    assert store.rows.rpc("query", collection_name=store.rows.chunks, filter='doc_id == "a"', output_fields=["pk"],
+                          consistency_level="Strong") == []
     store.close()
 
 
@@ -220,7 +251,7 @@ def test_the_engines_warm_up_builds_the_bm25_cache_before_the_first_question(mil
 
 
 def test_a_new_index_in_the_same_collection_does_not_inherit_the_bm25_cache(milvus_index, monkeypatch):
-    monkeypatch.setattr("rag.store.milvus.store._now", lambda: "2026-01-01T00:00:00Z")  # both created in one second
+    monkeypatch.setattr("rag.store.milvus.store.utc_now", lambda: "2026-01-01T00:00:00Z")  # both created in one second
     uri = milvus_index("bm25_cache_reuse")
     old = create_store(uri, INFO, ChunkerSettings())
     with old.writer() as w:
@@ -296,7 +327,7 @@ def test_the_bm25_layout_follows_the_engine(any_milvus_uri, capsys, monkeypatch)
         assert len(err.splitlines()) == 1 and "no full-text search" in err and "cache" in err, err
     else:
         assert store.info.format_version == 2 and store._lexical is None and err == ""
-        fields = {f["name"] for f in store._rpc("describe_collection", collection_name=store._chunks)["fields"]}
+        fields = {f["name"] for f in store.rows.rpc("describe_collection", collection_name=store.rows.chunks)["fields"]}
         assert {"bm25_text", "bm25"} <= fields and "terms" not in fields
     store.close()
 

@@ -188,13 +188,20 @@ def test_an_interrupted_upgrade_leaves_the_version_1_index(tmp_path, monkeypatch
     def boom(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(upgrade_mod, "_atomic_write", boom)
+    monkeypatch.setattr(upgrade_mod, "atomic_write", boom)
     with pytest.raises(KeyboardInterrupt):
         main_upgrade(tmp_path / "old")
     assert manifest_of(tmp_path / "old") == before
     monkeypatch.undo()
     assert "upgraded" in main_upgrade(tmp_path / "old")  # a rerun finishes the job
     assert open_store(tmp_path / "old").info.documents == 2
+
+
+# ---- the BM25 terms ---------------------------------------------------------------------------------
+def test_questions_and_titles_meet_on_the_same_terms(store):
+    put(store, make_doc("m", ["Editors met readers in the newsroom."], title="The Moscow Times"))
+    assert store.lexical_search("Which newspaper is The Moscow Times?", 1)[0].chunk_id == "m:0"
+    assert store.lexical_search("Which newsrooms did editors meet?", 1)[0].chunk_id == "m:0"
 
 
 # ---- atomic writes and crashes ----------------------------------------------------------------------------
@@ -289,7 +296,7 @@ def test_at_size_the_faiss_file_is_built_and_writes_stay_incremental(tmp_path, m
 
     q = EMB.embed_batch([" ".join(f"w{i}" for i in range(j, j + 12)) for j in range(0, 400, 20)])
     monkeypatch.setattr(base, "nprobe", base.nlist)  # every list scanned: exactly the exact search's answers
-    store._dense().base = base
+    store.dense_base.nprobe = base.nlist
     found = store.dense_search(q, 10)
     assert [[h.chunk_id for h in hits] for hits in found] == exact_top(store, q, 10)
     for row, hits in enumerate(found):  # L2 distances turned back into cosines

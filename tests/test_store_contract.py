@@ -113,14 +113,6 @@ def test_lexical_search_is_bm25_over_title_and_text(store):
     assert scores == sorted(scores, reverse=True) and all(s > 0 for s in scores)
 
 
-def test_find_documents_by_outlet_date_and_title_words(store):
-    assert store.find_documents(outlet="the herald") == ["b"]
-    assert store.find_documents(date="2023-05-06") == ["c"]
-    assert store.find_documents(title_words={"foxes", "zzz"}) == ["c"]
-    assert store.find_documents(outlet="Outlet", date="2024-01-01") == ["a"]
-    assert store.find_documents() == []
-
-
 def test_put_checks_shapes_and_doc_ids(store, location):
     doc, chunks, vectors = make_doc("d", ["One.", "Two."])
     with pytest.raises(ValueError, match=r"\(2, 64\)"):

@@ -3,9 +3,9 @@
     store = open_store("indexes/seeds", expect_model_id=embedder.model_id)
     hits = store.dense_search(embedder.embed_batch(["Who is Xu Qiliang?"]), 5)[0]
 
-A folder path is the local store (local.py); ``milvus://HOST:PORT/COLLECTION`` is a collection on a Milvus
-server and ``milvus-lite:PATH.db`` (or ``milvus-lite:PATH.db?collection=NAME``) one in a Milvus Lite file
-(milvus.py, needs the ``milvus`` extra).
+A folder path is the index folder (folder/store.py); ``milvus://HOST:PORT/COLLECTION`` is a collection on a
+Milvus server and ``milvus-lite:PATH.db`` (or ``milvus-lite:PATH.db?collection=NAME``) one in a Milvus Lite file
+(milvus/store.py, needs the ``milvus`` extra). Both index what rag/store/terms.py makes of a text for BM25.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The store protocol: where an index's documents, chunks and vectors live.
 
 The engine, ingest, eval and the page use only what is declared here. Two
-implementations: the index folder (``local.py``: SQLite + FAISS + tantivy, the
-default) and a Milvus server (issue 12).
+implementations: the index folder (``folder/``: SQLite + FAISS + tantivy, the
+default) and Milvus (``milvus/``, issue 12).
 
 Ids are strings everywhere: a document's ``doc_id`` and a chunk's ``chunk_id``
 ("DOC_ID:N"). Vectors are float32, unit-normalised, one row per chunk; scores
@@ -17,13 +17,13 @@ at a time, for the whole block; a second one gets a ``RagError`` naming the inde
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
-from typing import Callable, Collection, ContextManager, Iterable, Protocol, Sequence, runtime_checkable
+from typing import Callable, ContextManager, Iterable, Iterator, Protocol, Sequence, TypeVar, runtime_checkable
 
 import numpy as np
 
-from rag.types import ChunkerSettings
-from rag.types import Chunk, Document
+from rag.types import Chunk, ChunkerSettings, Document
 
 FORMAT = "rag-index"
 
@@ -106,6 +106,26 @@ def info_extra(text: str) -> dict:
     return {"copy_of": values.get("copy_of", ""), "copies": tuple(c["doc_id"] for c in values.get("copies", ()))}
 
 
+T = TypeVar("T")
+
+
+def batches(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``values`` in consecutive pieces of at most ``size`` (ids per SQL or Milvus filter).
+
+    >>> [list(b) for b in batches([1, 2, 3, 4, 5], 2)]
+    [[1, 2], [3, 4], [5]]
+    """
+    if size <= 0:
+        raise ValueError(f"size must be > 0, got {size}")
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def utc_now() -> str:
+    """The time now as a manifest writes it (ISO 8601, UTC, to the second), e.g. '2026-12-03T18:00:00Z'."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 @dataclass(frozen=True)
 class Hit:
     """One search result: a chunk and its score (higher is better)."""
@@ -182,13 +202,6 @@ class Store(Protocol):
 
     def lexical_search(self, text: str, k: int) -> list[Hit]:
         """Up to k chunks by BM25 over their title and text, best first; only positive scores."""
-        ...
-
-    def find_documents(self, *, outlet: str = "", date: str = "", title_words: Collection[str] = (),
-                       limit: int = 1000) -> list[str]:
-        """Ids of documents whose outlet (case-insensitive, exact) or date (ISO) is the one given, or whose
-        title holds any of ``title_words`` (lowercased words, as ``support.content_tokens`` gives them);
-        criteria given together must all hold. At most ``limit`` ids."""
         ...
 
     def close(self) -> None: ...

@@ -1,4 +1,4 @@
-"""The SQLite tables of the index folder (local.py). Chunk row ids are never reused (AUTOINCREMENT): FAISS and
+"""The SQLite tables of the index folder (store.py). Chunk row ids are never reused (AUTOINCREMENT): FAISS and
 tantivy refer to chunks by them."""
 
 SCHEMA = """
@@ -10,8 +10,6 @@ CREATE TABLE documents (
 );
 CREATE INDEX documents_outlet ON documents (lower(outlet));
 CREATE INDEX documents_date ON documents (date);
-CREATE TABLE title_words (word TEXT NOT NULL, doc_id TEXT NOT NULL, PRIMARY KEY (word, doc_id)) WITHOUT ROWID;
-CREATE INDEX title_words_doc ON title_words (doc_id);
 CREATE TABLE chunks (
   id INTEGER PRIMARY KEY AUTOINCREMENT, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL, ord INTEGER NOT NULL,
   text TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, sentences TEXT NOT NULL, vector BLOB NOT NULL

@@ -2,9 +2,9 @@
 
     indexes/NAME/
       manifest.json      format and version, embedding model id/dim/token limit, chunker settings (written once)
-      store.sqlite       documents (text + metadata), chunks (text, spans, vector), metadata lookups, bookkeeping
+      store.sqlite       documents (text + metadata), chunks (text, spans, vector), bookkeeping
       dense.N.faiss      the dense search structure over the chunks of its last build (see dense.py)
-      fulltext/          the tantivy BM25 index
+      fulltext/          the tantivy BM25 index of each chunk's title and text, as rag/store/terms.py makes its terms
 
 SQLite is the truth. A write is one SQLite transaction (WAL, synchronous=FULL),
 so an interrupted write leaves the last committed index. The derived search
@@ -24,18 +24,18 @@ import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Collection, Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from rag.types import ChunkerSettings, embedding_text
 from rag.errors import IndexCorrupt, IndexIncompatible, IndexNotFound, RagError
-from rag.store.terms import bm25_tokens
-from rag.types import Chunk, Document, Span
+from rag.types import Chunk, ChunkerSettings, Document, Span, embedding_text
+from rag.store.base import (FORMAT, DocumentInfo, EmbeddingInfo, Hit, StoreInfo, StoreProgress, batches, extra_json,
+                            from_extra, info_extra, utc_now)
 from rag.store.folder import dense
-from rag.store.base import FORMAT, DocumentInfo, EmbeddingInfo, Hit, StoreInfo, StoreProgress, extra_json, from_extra, info_extra
-from rag.store.fulltext import FullText
 from rag.store.folder.schema import SCHEMA
+from rag.store.fulltext import FullText
+from rag.store.terms import bm25_tokens
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
@@ -78,7 +78,7 @@ class LocalStore:
         path.mkdir(parents=True, exist_ok=True)
         db = _connect(path / DB)
         db.executescript(SCHEMA)
-        now = _now()
+        now = utc_now()
         with _transaction(db):
             _set_meta(db, generation=0, created_at=now, updated_at=now, dense_file="", dense_upto=0, dense_count=0,
                       fulltext_pending=0, documents=0, chunks=0)
@@ -86,7 +86,7 @@ class LocalStore:
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "created_at": now,
                     "embedding": asdict(embedding), "chunker": chunker.to_dict(),
                     "files": {"db": DB, "fulltext": FULLTEXT + "/"}}
-        _atomic_write(path / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+        atomic_write(path / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
         return cls(path, manifest, embedding, chunker)
 
     @classmethod
@@ -160,7 +160,7 @@ class LocalStore:
 
     def _commit(self, w: "LocalWriter", reopen: bool) -> None:
         if w.changed:
-            _set_meta(self._db, generation=self._meta_int("generation") + 1, updated_at=_now(), fulltext_pending=1)
+            _set_meta(self._db, generation=self._meta_int("generation") + 1, updated_at=utc_now(), fulltext_pending=1)
         self._db.execute("COMMIT")
         if w.changed:
             w.changed = False
@@ -293,23 +293,21 @@ class LocalStore:
         names = dict(self._select_in("SELECT id, chunk_id FROM chunks WHERE id IN ({})", [i for i, _ in pairs]))
         return [Hit(names[i], s) for i, s in pairs if i in names]
 
-    def find_documents(self, *, outlet: str = "", date: str = "", title_words: Collection[str] = (),
-                       limit: int = 1000) -> list[str]:
-        where, args = [], []
-        if outlet:
-            where.append("lower(outlet) = ?")
-            args.append(outlet.lower())
-        if date:
-            where.append("date = ?")
-            args.append(date)
-        if title_words:
-            marks = ",".join("?" * len(title_words))
-            where.append(f"doc_id IN (SELECT doc_id FROM title_words WHERE word IN ({marks}))")
-            args.extend(w.lower() for w in title_words)
-        if not where:
-            return []
-        sql = f"SELECT doc_id FROM documents WHERE {' AND '.join(where)} ORDER BY doc_id LIMIT ?"
-        return [r[0] for r in self._query(sql, (*args, limit))]
+    # ---- whole-index reads (benchmarks) ----------------------------------------------------------------
+    def iter_vectors(self, batch: int = 50_000) -> Iterator[tuple[list[str], np.ndarray]]:
+        """(chunk ids, their vectors) of every chunk in insertion order, ``batch`` at a time."""
+        if batch <= 0:
+            raise ValueError(f"batch must be > 0, got {batch}")
+        last = 0
+        while rows := self._query("SELECT id, chunk_id, vector FROM chunks WHERE id > ? ORDER BY id LIMIT ?",
+                                  (last, batch)):
+            last = rows[-1][0]
+            yield [r[1] for r in rows], _unpack([r[2] for r in rows], self.embedding.dim)
+
+    @property
+    def dense_base(self):
+        """The FAISS index of the last dense build (None before the first); its ``nprobe`` may be set."""
+        return self._dense().base
 
     # ---- helpers -------------------------------------------------------------------------------------
     def _query(self, sql: str, args: Sequence = ()) -> list[tuple]:
@@ -355,10 +353,6 @@ class LocalWriter:
                    (document.doc_id, document.title, document.date, document.outlet, document.url,
                     document.source_path, document.content_hash, len(chunks), len(document.text),
                     extra_json(document), document.text))
-        from rag.words import content_tokens
-
-        db.executemany("INSERT OR IGNORE INTO title_words (word, doc_id) VALUES (?, ?)",
-                       ((w, document.doc_id) for w in content_tokens(document.title)))
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         for n, (c, v) in enumerate(zip(chunks, vectors)):
             cur = db.execute(
@@ -376,13 +370,12 @@ class LocalWriter:
             return []
         _add_meta(db, documents=-len(gone), chunks=-sum(r[1] for r in found))
         upto = self.store._meta_int("dense_upto")
-        for part in _parts(gone):
+        for part in batches(gone, SQL_VARS):
             marks = ",".join("?" * len(part))
             db.execute(f"INSERT OR IGNORE INTO fulltext_todo (id) SELECT id FROM chunks WHERE doc_id IN ({marks})", part)
             db.execute(f"INSERT OR IGNORE INTO dense_stale (id) SELECT id FROM chunks WHERE doc_id IN ({marks}) "
                        "AND id <= ?", (*part, upto))
             db.execute(f"DELETE FROM chunks WHERE doc_id IN ({marks})", part)
-            db.execute(f"DELETE FROM title_words WHERE doc_id IN ({marks})", part)
             db.execute(f"DELETE FROM documents WHERE doc_id IN ({marks})", part)
         order = {d: n for n, d in enumerate(dict.fromkeys(doc_ids))}
         self.changed = True
@@ -405,11 +398,6 @@ def _unpack(blobs: list[bytes], dim: int) -> np.ndarray:
     if not blobs:
         return np.zeros((0, dim), dtype=np.float32)
     return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim).copy()
-
-
-def _parts(values: list, size: int = SQL_VARS) -> Iterator[list]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -469,17 +457,14 @@ def read_manifest(path: Path) -> dict:
     return manifest
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
 def _fsync_replace(tmp: Path, final: Path) -> None:
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, final)
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that a crash leaves the old file or the new one, never a mix."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     _fsync_replace(tmp, path)

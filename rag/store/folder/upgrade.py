@@ -13,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.types import ChunkerSettings
 from rag.errors import IndexCorrupt, IndexIncompatible, IndexNotFound
-from rag.types import Chunk, Document, Span
+from rag.types import Chunk, ChunkerSettings, Document, Span
 from rag.store.base import EmbeddingInfo, StoreProgress
-from rag.store.folder.store import DB, FULLTEXT, MANIFEST, LocalStore, _atomic_write
+from rag.store.folder.store import DB, FORMAT_VERSION, FULLTEXT, MANIFEST, LocalStore, atomic_write
 
 WORK = ".upgrade"
 
@@ -70,12 +69,13 @@ def upgrade(path: str | Path, progress: StoreProgress | None = None) -> str:
             if target.is_dir():
                 shutil.rmtree(target)
             p.replace(target)
-    _atomic_write(mpath, (work / MANIFEST).read_text(encoding="utf-8"))
+    atomic_write(mpath, (work / MANIFEST).read_text(encoding="utf-8"))
     shutil.rmtree(work, ignore_errors=True)
     for name in files.values():
         with contextlib.suppress(OSError):
             (path / name).unlink()
-    return f"upgraded {path} to format version 2: {len(documents)} documents, {len(chunks)} chunks, vectors kept"
+    return (f"upgraded {path} to format version {FORMAT_VERSION}: {len(documents)} documents, {len(chunks)} chunks, "
+            "vectors kept")
 
 
 def _jsonl(path: Path):

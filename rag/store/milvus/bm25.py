@@ -1,6 +1,6 @@
 """BM25 for a Milvus index on an old server: a tantivy index beside the client, derived from the term counts the
 server stores. Only for indexes in the terms layout (made on Milvus 2.3/2.4); on Milvus 2.5 or later, and Milvus
-Lite, the engine runs BM25 itself (milvus.py) and no client keeps anything.
+Lite, the engine runs BM25 itself (store.py) and no client keeps anything.
 
 Milvus 2.3 has no sparse vectors or full-text search, and filtering its ARRAY
 fields scans every row (measured at 10^5 chunks: about 0.25 s a query term on
@@ -25,13 +25,11 @@ import sqlite3
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from rag.paths import cache_dir
 from rag.store.fulltext import FullText
-
-if TYPE_CHECKING:
-    from rag.store.milvus.store import MilvusStore
+from rag.store.milvus.rows import IndexRows
 
 CACHE_ENV = "RAG_BM25_CACHE_DIR"  # where the caches live (default: $RAG_CACHE_DIR/milvus-bm25)
 FETCH_IDS = 2_000           # primary keys per query when fetching new rows
@@ -73,10 +71,10 @@ class LexicalCache:
         self._fulltext = None
         self._synced = None  # a search after this reopens and checks the cache again
 
-    def search(self, store: "MilvusStore", state: dict, terms: Sequence[str], k: int) -> list[tuple[str, float]]:
+    def search(self, rows: IndexRows, state: dict, terms: Sequence[str], k: int) -> list[tuple[str, float]]:
         """Up to k (chunk id, BM25 score) of the index as of the committed ``state``, best first."""
         with self._lock:
-            self._sync(store, state)
+            self._sync(rows, state)
             pairs = self._fulltext.search(terms, k + 10)
             names = dict(self._db.execute(
                 f"SELECT pk, chunk_id FROM rows WHERE pk IN ({','.join('?' * len(pairs))})", [p for p, _ in pairs]))
@@ -105,33 +103,33 @@ class LexicalCache:
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
-    def _sync(self, store: "MilvusStore", state: dict) -> None:
+    def _sync(self, rows: IndexRows, state: dict) -> None:
         generation = int(state["generation"])
         if self._synced == generation:
             return
         self._open()
         with self._exclusive():
             if self._stored_generation() != generation:  # else another process has just synced it
-                self._catch_up(store, state, generation)
+                self._catch_up(rows, state, generation)
             self._fulltext.refresh()
         self._synced = generation
 
-    def _catch_up(self, store: "MilvusStore", state: dict, generation: int) -> None:
+    def _catch_up(self, rows: IndexRows, state: dict, generation: int) -> None:
         """Make the cache hold exactly the rows of ``state``: add the rows it lacks, a batch at a time (each
         batch one tantivy commit, then recorded, so an interrupted sync resumes), then drop the rows gone."""
-        live = {int(r["pk"]): r["chunk_id"] for r in store._query(store._chunks, "gen >= 0", ["pk", "chunk_id"], state)}
+        live = {int(r["pk"]): r["chunk_id"] for r in rows.query(rows.chunks, "gen >= 0", ["pk", "chunk_id"], state)}
         known = {pk for (pk,) in self._db.execute("SELECT pk FROM rows")}
         new = sorted(live.keys() - known)
         loud = len(new) >= REPORT_ROWS
         if loud:
-            self._report(f"building the BM25 cache of {store.location} from the server: {len(new):,} chunks")
+            self._report(f"building the BM25 cache of {rows.where.uri} from the server: {len(new):,} chunks")
         for start in range(0, len(new), APPLY_ROWS):
             batch = new[start:start + APPLY_ROWS]
             added: list[tuple[int, list[str]]] = []
             for first in range(0, len(batch), FETCH_IDS):
                 ids = ", ".join(map(str, batch[first:first + FETCH_IDS]))
-                rows = store._query(store._chunks, f"pk in [{ids}]", ["pk", "terms", "tfs"], state)
-                added.extend((int(r["pk"]), tokens_of(r["terms"], r["tfs"])) for r in rows)
+                found = rows.query(rows.chunks, f"pk in [{ids}]", ["pk", "terms", "tfs"], state)
+                added.extend((int(r["pk"]), tokens_of(r["terms"], r["tfs"])) for r in found)
             # deleted first too: a batch cut short after tantivy's commit is repeated harmlessly
             self._fulltext.apply([pk for pk, _ in added], added)
             with self._db:

@@ -1,7 +1,7 @@
 """Talking to Milvus: locations, the connection (a server, or a Milvus Lite file served by this process), the
 engine's version, calls that fail as one RagError line, small filters.
 
-Used by the store (milvus.py) and its writer (milvus_writer.py).
+Used by the index's rows (rows.py) and the store (store.py).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from rag.errors import RagError
 from rag.store.milvus.schema import META, PLACEHOLDER
@@ -247,34 +247,24 @@ def _reason(e: Exception) -> str:
     return (f"code {code}: " if isinstance(code, int) and code > 0 else "") + text[-200:]
 
 
-def _quote(value: str) -> str:
+def quote(value: str) -> str:
     """A string literal for a Milvus filter.
 
-    >>> _quote('a"b')
+    >>> quote('a"b')
     '"a\\\\"b"'
     """
     return json.dumps(value, ensure_ascii=False)
 
 
-def _in(field: str, values: Sequence[str], negate: bool = False) -> str:
+def in_list(field: str, values: Sequence[str], negate: bool = False) -> str:
     """
-    >>> _in("doc_id", ["a", "b"]), _in("doc_id", ["a"], negate=True)
+    >>> in_list("doc_id", ["a", "b"]), in_list("doc_id", ["a"], negate=True)
     ('doc_id in ["a", "b"]', 'doc_id not in ["a"]')
     """
-    return f"{field} {'not in' if negate else 'in'} [{', '.join(map(_quote, values))}]"
+    return f"{field} {'not in' if negate else 'in'} [{', '.join(map(quote, values))}]"
 
 
-def _parts(values: Sequence, size: int = IDS_PER_FILTER) -> Iterator[Sequence]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-
-def _rpc(client, where: MilvusLocation, method: str, _call=None, **kwargs):
+def rpc(client, where: MilvusLocation, method: str, _call=None, **kwargs):
     """Call ``client.method(**kwargs)`` (or ``_call()``); a server error becomes a RagError naming the address."""
     try:
         return _call() if _call is not None else getattr(client, method)(**kwargs)
@@ -300,44 +290,47 @@ def _last_write_ts(client, collection: str) -> int:
         return 0
 
 
-def _meta_row(key: str, value: dict) -> dict:
+def meta_row(key: str, value: dict) -> dict:
+    """A row of the meta collection: ``key`` -> ``value`` as JSON."""
     return {"key": key, "value": json.dumps(value, ensure_ascii=False), "placeholder": PLACEHOLDER}
 
 
-def _get_meta(client, where: MilvusLocation, key: str, consistency: str = "Session") -> str:
-    rows = _rpc(client, where, "get", collection_name=where.collection + META, ids=[key], output_fields=["value"],
-                consistency_level=consistency)
+def get_meta(client, where: MilvusLocation, key: str, consistency: str = "Session") -> str:
+    """The JSON text of meta row ``key`` ("" when there is none)."""
+    rows = rpc(client, where, "get", collection_name=where.collection + META, ids=[key], output_fields=["value"],
+               consistency_level=consistency)
     return rows[0]["value"] if rows else ""
 
 
-def _dim(client, where: MilvusLocation) -> int:
+def vector_dim(client, where: MilvusLocation) -> int:
     """The vector dimension of an existing chunk collection (0 if it has no "vector" field)."""
-    described = _rpc(client, where, "describe_collection", collection_name=where.collection)
+    described = rpc(client, where, "describe_collection", collection_name=where.collection)
     for field in described.get("fields", []):
         if field.get("name") == "vector":
             return int(field.get("params", {}).get("dim", 0))
     return 0
 
 
-def _fence(client, where: MilvusLocation) -> int:
+def fence(client, where: MilvusLocation) -> int:
     """A server timestamp later than every write this client made before (0 when unknown).
 
     Milvus 2.3 reports no timestamp for deletes, so a write to the meta collection marks the point."""
-    _rpc(client, where, "upsert", collection_name=where.collection + META, data=[_meta_row("fence", {})])
+    rpc(client, where, "upsert", collection_name=where.collection + META, data=[meta_row("fence", {})])
     return _last_write_ts(client, where.collection + META)
 
 
-def _has_manifest(client, where: MilvusLocation) -> bool:
-    if not _rpc(client, where, "has_collection", collection_name=where.collection + META):
+def has_manifest(client, where: MilvusLocation) -> bool:
+    """Whether ``where`` holds an index (its meta collection has a manifest row)."""
+    if not rpc(client, where, "has_collection", collection_name=where.collection + META):
         return False
-    _load(client, where, where.collection + META)
-    return bool(_get_meta(client, where, "manifest", "Strong"))
+    load_collection(client, where, where.collection + META)
+    return bool(get_meta(client, where, "manifest", "Strong"))
 
 
-def _load(client, where: MilvusLocation, name: str) -> None:
+def load_collection(client, where: MilvusLocation, name: str) -> None:
     """Load a collection into the server's memory unless it is (searches need it; a restart may release it)."""
-    state = _rpc(client, where, "get_load_state", collection_name=name)
+    state = rpc(client, where, "get_load_state", collection_name=name)
     if "Loaded" not in str(state.get("state", "")):
-        _rpc(client, where, "load_collection", collection_name=name)
+        rpc(client, where, "load_collection", collection_name=name)
 
 

@@ -4,32 +4,56 @@
                   vector (HNSW, inner product; FLAT = exact on Milvus Lite), and for BM25 either (full-text
                   layout, Milvus >= 2.5) the analyzed title and text with the sparse BM25 vector the server's
                   BM25 function derives from it, or (terms layout, Milvus 2.3/2.4) the terms with their counts
-                  and the chunk's length, which each client indexes itself (milvus_bm25.py)
+                  and the chunk's length, which each client indexes itself (bm25.py)
     COLL__docs    one row per piece of a document's text (VARCHAR holds at most 65,535 bytes), with the
-                  document's metadata, content hash, chunk and term counts, lowercased outlet and title words
+                  document's metadata, content hash, chunk and term counts and lowercased outlet (indexes made
+                  before issue 21 also have a "title_words" array, which nothing reads: written empty)
     COLL__meta    key -> JSON: "manifest" (format, version, embedding model, chunker), "state" (committed
                   generation, counts, a removal in progress), "lock" (the writer)
 
 Every row carries ``gen``, the generation that wrote it; readers see rows up to the
-committed generation only (see milvus.py). Milvus 2.3 wants a vector field in every
+committed generation only (see store.py). Milvus 2.3 wants a vector field in every
 collection: the two bookkeeping collections have a 2-dim placeholder.
 """
 from __future__ import annotations
 
-from rag.store.terms import TERM_CHARS, terms_of
+from dataclasses import dataclass
+
+from rag.store.terms import terms_of
 
 DOCS = "__docs"
 META = "__meta"
 TEXT_BYTES = 65_535
 TERMS_MAX = 4096          # distinct terms a chunk may hold (a chunk has at most ~250 embedder tokens)
-TITLE_WORDS_MAX = 512
 TERM_BYTES = 256          # TERM_CHARS characters of up to 4 bytes each, with room
 ID_BYTES = 1024
 PLACEHOLDER = [0.0, 0.0]
 TEXT_FIELD = "bm25_text"    # full-text layout: what BM25 reads (the title and the chunk's text, analyzed)
 SPARSE_FIELD = "bm25"       # ... and the BM25 function's output
-ANALYZER = {"tokenizer": "whitespace"}  # the text arrives analyzed by rag.store.terms, as the index folder has it
+ANALYZER = {"tokenizer": "whitespace"}  # the text arrives as rag.store.terms's terms (the folder's), so the
+                                        # server only splits them; see bm25_input
 BM25_K1, BM25_B = 1.2, 0.75  # tantivy's, as in the index folder
+
+
+LEGACY_TITLE_WORDS = "title_words"  # a docs field of indexes made before issue 21
+
+
+@dataclass(frozen=True)
+class RowLayout:
+    """What the rows of an index hold, read once when it is opened: what a writer needs to make its rows."""
+
+    dim: int                    # vector dimension
+    full_text: bool             # the full-text layout (else the terms layout)
+    title_words: bool = False   # the docs collection has LEGACY_TITLE_WORDS (written empty)
+
+
+def has_field(described: dict, name: str) -> bool:
+    """Whether a collection (as ``describe_collection`` gives it) has the field ``name``.
+
+    >>> has_field({"fields": [{"name": "bm25"}]}, "bm25"), has_field({}, "bm25")
+    (True, False)
+    """
+    return any(f.get("name") == name for f in described.get("fields", []))
 
 
 def split_utf8(text: str, max_bytes: int = TEXT_BYTES) -> list[str]:
@@ -99,8 +123,6 @@ def create_collections(client, name: str, dim: int, full_text: bool, exact: bool
         varchar(docs, field)
     for field in ("chunks", "chars", "tokens", "gen"):
         docs.add_field(field, DataType.INT64)
-    docs.add_field("title_words", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=TITLE_WORDS_MAX,
-                   max_length=TERM_BYTES)
     docs.add_field("placeholder", DataType.FLOAT_VECTOR, dim=len(PLACEHOLDER))
     client.create_collection(name + DOCS, schema=docs, index_params=_flat(client), consistency_level="Strong")
 
@@ -136,7 +158,7 @@ def bm25_input(text: str) -> str:
 
 def has_full_text(described: dict) -> bool:
     """Whether a chunk collection (as ``describe_collection`` gives it) is in the full-text layout."""
-    return any(f.get("name") == SPARSE_FIELD for f in described.get("fields", []))
+    return has_field(described, SPARSE_FIELD)
 
 
 def _flat(client):

@@ -2,7 +2,7 @@
 a Milvus Lite file served by this process (pymilvus; milvus-lite 2.5).
 
 The same guarantees as the index folder, kept by the server alone (collections in
-milvus_schema.py):
+schema.py, rows read and written through rows.py, the writer in writer.py):
 
 - the manifest row holds the format version, embedding model id, dimension and token
   limit and the chunker settings; opening with another model or version is refused;
@@ -16,12 +16,12 @@ milvus_schema.py):
   lock whose process is gone, or silent for LOCK_STALE_S, is taken over);
 - dense search: HNSW, inner product on unit vectors (= cosine; FLAT, exact, on Milvus Lite);
 - BM25 on the server (Milvus >= 2.5 and Milvus Lite, the full-text layout, format version 2):
-  each chunk row holds its title and text as BM25 terms (the folder's analyzer,
-  milvus_schema.bm25_input) and the sparse vector the server's BM25 function makes of
+  each chunk row holds its title and text as BM25 terms (rag.store.terms, the folder's
+  analyzer; schema.bm25_input) and the sparse vector the server's BM25 function makes of
   them; a query sends its terms, the server keeps the statistics, scores and ranks;
 - BM25 on an older server (2.3/2.4, the terms layout, format version 1): each chunk keeps
   its terms and their counts (an ARRAY field), from which each client keeps a tantivy
-  index synced by generation (milvus_bm25.py); the layout is chosen from the server's
+  index synced by generation (bm25.py); the layout is chosen from the server's
   version when the index is created, said in a one-line notice, and kept by the index.
 """
 from __future__ import annotations
@@ -35,29 +35,31 @@ import sys
 import time
 import uuid
 from dataclasses import asdict
-from typing import Collection, Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from rag.types import ChunkerSettings
 from rag.errors import IndexCorrupt, IndexIncompatible, IndexNotFound, RagError
-from rag.types import Chunk, Document, Span
-from rag.store.terms import TERM_CHARS, terms_of
-from rag.store.base import FORMAT, DocumentInfo, EmbeddingInfo, Hit, StoreInfo, StoreProgress, from_extra, info_extra
+from rag.types import Chunk, ChunkerSettings, Document, Span
+from rag.store.base import (FORMAT, DocumentInfo, EmbeddingInfo, Hit, StoreInfo, StoreProgress, batches, from_extra,
+                            info_extra, utc_now)
 from rag.store.milvus.bm25 import LexicalCache, cache_folder
-from rag.store.milvus.client import (MilvusLocation, _dim, _fence, _get_meta, _has_manifest, _in, _load, _meta_row, _now,
-                            _parts, _quote, _rpc, connect, disconnect, is_milvus, parse_location, server_version)
-from rag.store.milvus.schema import DOCS, META, SPARSE_FIELD, bm25_input, create_collections
+from rag.store.milvus.client import (IDS_PER_FILTER, MilvusLocation, connect, disconnect, get_meta, has_manifest,
+                                     in_list, is_milvus, load_collection, meta_row, parse_location, quote, rpc,
+                                     server_version, vector_dim)
+from rag.store.milvus.rows import QUERY_LIMIT, IndexRows
+from rag.store.milvus.schema import (DOCS, LEGACY_TITLE_WORDS, META, SPARSE_FIELD, RowLayout, bm25_input,
+                                     create_collections, has_field, has_full_text)
 from rag.store.milvus.writer import MilvusWriter
+from rag.store.terms import terms_of
 
 __all__ = ["MilvusStore", "MilvusWriter", "MilvusLocation", "is_milvus", "parse_location", "connect", "META"]
 
-FORMAT_VERSION = 2          # the full-text layout (milvus_schema.py), checked on open
+FORMAT_VERSION = 2          # the full-text layout (schema.py), checked on open
 TERMS_VERSION = 1           # the terms layout: BM25 from a cache on each client, for servers before FULL_TEXT_SINCE
 FULL_TEXT_SINCE = (2, 5)    # the first Milvus with BM25 full-text search
 LOCK_STALE_S = 600
 HEARTBEAT_S = 30
-QUERY_LIMIT = 16_384        # Milvus's cap on one query's rows
 FLUSH_ROWS = 20_000         # optimize() seals segments after this many new chunks
 _CHUNK_FIELDS = ["chunk_id", "doc_id", "ord", "text", "start", "end", "sentences"]
 _DOC_FIELDS = ["doc_id", "title", "date", "outlet", "url", "source_path", "content_hash", "chunks", "chars", "extra"]
@@ -66,18 +68,17 @@ _DOC_FIELDS = ["doc_id", "title", "date", "outlet", "url", "source_path", "conte
 class MilvusStore:
     """An index in the collections COLL, COLL__docs and COLL__meta of a Milvus server (module docstring)."""
 
-    def __init__(self, where: MilvusLocation, client, manifest: dict):
+    def __init__(self, where: MilvusLocation, client, manifest: dict, title_words: bool = False):
         self.where = where
         self.location = where.uri
         self._client = client
         self._manifest = manifest
         self.embedding = EmbeddingInfo(**manifest["embedding"])
         self.chunker = ChunkerSettings(**{k: v for k, v in manifest["chunker"].items() if k != "splitter"})
-        self._chunks = where.collection
-        self._docs = where.collection + DOCS
-        self._meta = where.collection + META
+        self.rows = IndexRows(client, where)
         self._unflushed = 0  # chunks inserted since the last flush
         self.full_text = manifest["format_version"] == FORMAT_VERSION
+        self.layout = RowLayout(self.embedding.dim, self.full_text, title_words)
         self._lexical = None if self.full_text else \
             LexicalCache(cache_folder(where.address, where.collection, _index_id(manifest)))
 
@@ -89,7 +90,7 @@ class MilvusStore:
             return False
         client = connect(where)
         try:
-            return _has_manifest(client, where)
+            return has_manifest(client, where)
         finally:
             disconnect(client, where)
 
@@ -102,30 +103,30 @@ class MilvusStore:
         try:
             full_text, exact = _engine_kind(client, where)
             names = [where.collection + s for s in ("", DOCS, META)]
-            taken = [n for n in names if _rpc(client, where, "has_collection", collection_name=n)]
-            if taken and (len(taken) < 3 or _has_manifest(client, where) or _dim(client, where) != embedding.dim
+            taken = [n for n in names if rpc(client, where, "has_collection", collection_name=n)]
+            if taken and (len(taken) < 3 or has_manifest(client, where) or vector_dim(client, where) != embedding.dim
                           or _full_text(client, where) != full_text):
                 raise RagError(f"Milvus at {where.address} already has collection {taken[0]!r}; open the index "
                                f"{where.uri} instead, or pick another collection name")
             if taken:  # the collections of an index whose creation was cut short: reuse them, emptied
                 for name in names[:2]:
-                    _rpc(client, where, "delete", collection_name=name, filter="gen >= 0")
+                    rpc(client, where, "delete", collection_name=name, filter="gen >= 0")
             else:
-                _rpc(client, where, "create_collections", _call=lambda: create_collections(
+                rpc(client, where, "create_collections", _call=lambda: create_collections(
                     client, where.collection, embedding.dim, full_text, exact))
         except BaseException:
             disconnect(client, where)
             raise
-        now = _now()
+        now = utc_now()
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION if full_text else TERMS_VERSION,
                     "layout": "milvus", "created_at": now,
                     "uid": uuid.uuid4().hex,
                     "embedding": asdict(embedding), "chunker": chunker.to_dict()}
         state = {"generation": 0, "documents": 0, "chunks": 0, "tokens": 0, "updated_at": now, "removing": None,
                  "ts": 1}  # no rows to wait for
-        _rpc(client, where, "upsert", collection_name=where.collection + META,
-             data=[_meta_row("manifest", manifest), _meta_row("state", state)])
-        return cls(where, client, manifest)
+        rpc(client, where, "upsert", collection_name=where.collection + META,
+            data=[meta_row("manifest", manifest), meta_row("state", state)])
+        return cls(where, client, manifest, _legacy_title_words(client, where))
 
     @classmethod
     def open(cls, location: str, expect_model_id: str | None = None) -> "MilvusStore":
@@ -134,9 +135,9 @@ class MilvusStore:
             raise IndexNotFound(f"no index at {where.uri}; build one with: rag ingest seeds/ --index {where.uri}")
         client = connect(where)
         try:
-            if not _has_manifest(client, where):
+            if not has_manifest(client, where):
                 raise IndexNotFound(f"no index at {where.uri}; build one with: rag ingest seeds/ --index {where.uri}")
-            manifest = json.loads(_get_meta(client, where, "manifest"))
+            manifest = json.loads(get_meta(client, where, "manifest"))
             if manifest.get("format") != FORMAT or manifest.get("layout") != "milvus":
                 raise IndexIncompatible(f"collection {where.collection!r} at {where.address} is not a {FORMAT} index")
             if manifest.get("format_version") not in (TERMS_VERSION, FORMAT_VERSION):
@@ -145,15 +146,15 @@ class MilvusStore:
                     f"of rag reads versions {TERMS_VERSION} and {FORMAT_VERSION}. Rebuild it: rag ingest SOURCES "
                     "--index NEW_URI")
             try:
-                store = cls(where, client, manifest)
+                store = cls(where, client, manifest, _legacy_title_words(client, where))
             except (TypeError, ValueError, KeyError) as e:
                 raise IndexCorrupt(f"index {where.uri} has a damaged manifest ({e}); rebuild it with rag ingest") from e
             if expect_model_id is not None and store.embedding.model_id != expect_model_id:
                 raise IndexIncompatible(
                     f"index {where.uri} was built with embedding model {store.embedding.model_id!r}, not "
                     f"{expect_model_id!r}; re-ingest into a new index (rag ingest ... --index NEW_URI)")
-            for name in (store._chunks, store._docs):
-                _load(client, where, name)
+            for name in (store.rows.chunks, store.rows.docs):
+                load_collection(client, where, name)
             if not store.full_text:
                 _notice(where, f"note: index {where.uri} keeps BM25 in a cache on this client (it was built on a "
                                f"Milvus without full-text search; 2.5 or later searches it on the server: rag "
@@ -172,12 +173,12 @@ class MilvusStore:
         client = connect(where)
         try:
             found = False
-            if _has_manifest(client, where):
-                manifest = json.loads(_get_meta(client, where, "manifest"))
+            if has_manifest(client, where):
+                manifest = json.loads(get_meta(client, where, "manifest"))
                 shutil.rmtree(cache_folder(where.address, where.collection, _index_id(manifest)), ignore_errors=True)
             for name in (where.collection, where.collection + DOCS, where.collection + META):
-                if _rpc(client, where, "has_collection", collection_name=name):
-                    _rpc(client, where, "drop_collection", collection_name=name)
+                if rpc(client, where, "has_collection", collection_name=name):
+                    rpc(client, where, "drop_collection", collection_name=name)
                     found = True
             return found
         finally:
@@ -190,69 +191,46 @@ class MilvusStore:
             disconnect(self._client, self.where)
             self._client = None
 
-    # ---- state ---------------------------------------------------------------------------------------
-    def _rpc(self, method: str, **kwargs):
-        return _rpc(self._client, self.where, method, **kwargs)
-
-    def _state(self) -> dict:
-        return json.loads(_get_meta(self._client, self.where, "state"))
-
-    def _put_meta(self, key: str, value: dict) -> None:
-        self._rpc("upsert", collection_name=self._meta, data=[_meta_row(key, value)])
-
-    @staticmethod
-    def _consistency(state: dict) -> dict:
-        """Read rows as of the committed state: wait until the server has applied the writes it names."""
-        ts = int(state.get("ts") or 0)
-        return {"consistency_level": "Customized", "guarantee_timestamp": ts} if ts else {"consistency_level": "Strong"}
-
-    @staticmethod
-    def _visible(state: dict) -> str:
-        """The filter that shows exactly the committed index."""
-        expr = f"gen <= {int(state['generation'])}"
-        removing = state.get("removing")
-        if removing:
-            # "not (A and B)" written out: Milvus Lite has no "not" node
-            expr += f" and ({_in('doc_id', removing['doc_ids'], negate=True)} or gen > {int(removing['upto'])})"
-        return expr
-
     @property
     def info(self) -> StoreInfo:
-        s = self._state()
+        s = self.rows.state()
         return StoreInfo(self.location, FORMAT, int(self._manifest["format_version"]), self.embedding, self.chunker, int(s["generation"]),
                          int(s["documents"]), int(s["chunks"]), self._manifest.get("created_at", ""),
                          s.get("updated_at", ""))
 
     # ---- writing -------------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def writer(self) -> Iterator["MilvusWriter"]:
+    def writer(self) -> Iterator[MilvusWriter]:
         token = self._acquire_lock()
+        w = None
         try:
-            state = self._state()
-            self._finish_removal(state)
-            self._delete_rows(f"gen > {int(state['generation'])}")  # rows of a write that never committed
-            w = MilvusWriter(self, int(state["generation"]) + 1, token)
+            state = self.rows.state()
+            self.rows.finish_removal(state)
+            self.rows.delete_rows(f"gen > {int(state['generation'])}")  # rows of a write that never committed
+            w = MilvusWriter(self.rows, self.layout, int(state["generation"]) + 1, lambda: self._heartbeat(token))
             try:
                 yield w
                 w.commit()
             except BaseException:
                 with contextlib.suppress(RagError):  # or the next writer does it
-                    self._delete_rows(f"gen >= {w.gen}")
+                    self.rows.delete_rows(f"gen >= {w.gen}")
                 raise
         finally:
+            if w is not None:
+                self._unflushed += w.inserted
             self._release_lock(token)
 
     def _acquire_lock(self) -> dict:
         me = {"host": socket.gethostname(), "pid": os.getpid(), "token": uuid.uuid4().hex, "heartbeat": time.time()}
-        held = _get_meta(self._client, self.where, "lock", "Strong")  # Session would miss another's release
+        held = self.rows.get_meta("lock", "Strong")  # Session would miss another's release
         if held:
             other = json.loads(held)
             if _lock_alive(other):
                 raise RagError(f"another process ({other['host']} pid {other['pid']}) is writing to index "
                                f"{self.location}; wait for it to finish")
-        self._put_meta("lock", me)
+        self.rows.put_meta("lock", me)
         time.sleep(0.05)  # two writers that raced: the later upsert wins, the other backs off
-        now_held = json.loads(_get_meta(self._client, self.where, "lock", "Strong") or "{}")
+        now_held = json.loads(self.rows.get_meta("lock", "Strong") or "{}")
         if now_held.get("token") != me["token"]:
             raise RagError(f"another process is writing to index {self.location}; wait for it to finish")
         return me
@@ -260,28 +238,13 @@ class MilvusStore:
     def _heartbeat(self, token: dict) -> None:
         if time.time() - token["heartbeat"] >= HEARTBEAT_S:
             token["heartbeat"] = time.time()
-            self._put_meta("lock", token)
+            self.rows.put_meta("lock", token)
 
     def _release_lock(self, token: dict) -> None:
         with contextlib.suppress(RagError):
-            held = json.loads(_get_meta(self._client, self.where, "lock", "Strong") or "{}")
+            held = json.loads(self.rows.get_meta("lock", "Strong") or "{}")
             if held.get("token") == token["token"]:
-                self._rpc("delete", collection_name=self._meta, ids=["lock"])
-
-    def _finish_removal(self, state: dict) -> None:
-        """Delete the rows a committed removal left (idempotent), then clear it from the state."""
-        removing = state.get("removing")
-        if not removing:
-            return
-        for part in _parts(removing["doc_ids"]):
-            self._delete_rows(f"{_in('doc_id', part)} and gen <= {int(removing['upto'])}")
-        state["removing"] = None
-        state["ts"] = _fence(self._client, self.where)  # readers wait for the deletes (0: they use Strong)
-        self._put_meta("state", state)
-
-    def _delete_rows(self, expr: str) -> None:
-        for name in (self._chunks, self._docs):
-            self._rpc("delete", collection_name=name, filter=expr)
+                self.rows.delete_meta("lock")
 
     def optimize(self, progress: StoreProgress | None = None) -> None:
         """After FLUSH_ROWS or more chunks written through this store, seal them so the server builds its HNSW
@@ -289,43 +252,18 @@ class MilvusStore:
         if self._unflushed >= FLUSH_ROWS:
             if progress:
                 progress("seal segments (Milvus flush)", 0, 1)
-            self._rpc("flush", collection_name=self._chunks)
+            self.rows.rpc("flush", collection_name=self.rows.chunks)
             self._unflushed = 0
             if progress:
                 progress("seal segments (Milvus flush)", 1, 1)
 
     # ---- reading -------------------------------------------------------------------------------------
-    def _query(self, collection: str, expr: str, fields: list[str], state: dict) -> list[dict]:
-        """Rows of ``collection`` matching ``expr`` among those of the committed ``state``."""
-        expr = f"({expr}) and {self._visible(state)}"
-        rows = self._rpc("query", collection_name=collection, filter=expr, output_fields=fields, limit=QUERY_LIMIT,
-                         **self._consistency(state))
-        if len(rows) < QUERY_LIMIT:
-            return list(rows)
-        out: list[dict] = []
-        it = self._rpc("query_iterator", collection_name=collection, filter=expr, output_fields=fields,
-                       batch_size=4096)
-        try:
-            while batch := _rpc(None, self.where, "next", _call=it.next):
-                out.extend(batch)
-        finally:
-            it.close()
-        return out
-
-    def _doc_rows(self, doc_ids: Iterable[str], fields: list[str], state: dict, first_part_only: bool = True):
-        ids = list(dict.fromkeys(doc_ids))
-        rows: list[dict] = []
-        for part in _parts(ids):
-            expr = _in("doc_id", part) + (" and part == 0" if first_part_only else "")
-            rows.extend(self._query(self._docs, expr, fields, state))
-        return rows
-
     def content_hashes(self, doc_ids: Iterable[str]) -> dict[str, str]:
-        rows = self._doc_rows(doc_ids, ["doc_id", "content_hash"], self._state())
+        rows = self.rows.doc_rows(doc_ids, ["doc_id", "content_hash"], self.rows.state())
         return {r["doc_id"]: r["content_hash"] for r in rows}
 
     def get_documents(self, doc_ids: Iterable[str]) -> dict[str, Document]:
-        rows = self._doc_rows(doc_ids, _DOC_FIELDS + ["part", "parts", "text"], self._state(), False)
+        rows = self.rows.doc_rows(doc_ids, _DOC_FIELDS + ["part", "parts", "text"], self.rows.state(), False)
         pieces: dict[str, dict[int, str]] = {}
         first: dict[str, dict] = {}
         for r in rows:
@@ -343,34 +281,34 @@ class MilvusStore:
         return out
 
     def document_infos(self, doc_ids: Iterable[str]) -> dict[str, DocumentInfo]:
-        rows = self._doc_rows(doc_ids, _DOC_FIELDS, self._state())
+        rows = self.rows.doc_rows(doc_ids, _DOC_FIELDS, self.rows.state())
         return {r["doc_id"]: _info(r) for r in rows}
 
     def list_documents(self, offset: int = 0, limit: int | None = None) -> list[DocumentInfo]:
-        state = self._state()
-        ids = sorted(r["doc_id"] for r in self._query(self._docs, "part == 0", ["doc_id"], state))
+        state = self.rows.state()
+        ids = sorted(r["doc_id"] for r in self.rows.query(self.rows.docs, "part == 0", ["doc_id"], state))
         page = ids[offset:] if limit is None else ids[offset:offset + limit]
-        infos = {r["doc_id"]: _info(r) for r in self._doc_rows(page, _DOC_FIELDS, state)}
+        infos = {r["doc_id"]: _info(r) for r in self.rows.doc_rows(page, _DOC_FIELDS, state)}
         return [infos[d] for d in page if d in infos]
 
     def get_chunks(self, chunk_ids: Iterable[str]) -> dict[str, Chunk]:
         ids = list(dict.fromkeys(chunk_ids))
-        state = self._state()
+        state = self.rows.state()
         out: dict[str, Chunk] = {}
-        for part in _parts(ids):
-            for r in self._query(self._chunks, _in("chunk_id", part), _CHUNK_FIELDS, state):
+        for part in batches(ids, IDS_PER_FILTER):
+            for r in self.rows.query(self.rows.chunks, in_list("chunk_id", part), _CHUNK_FIELDS, state):
                 out[r["chunk_id"]] = _chunk(r)
         return out
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
-        rows = self._query(self._chunks, f"doc_id == {_quote(doc_id)}", _CHUNK_FIELDS, self._state())
+        rows = self.rows.query(self.rows.chunks, f"doc_id == {quote(doc_id)}", _CHUNK_FIELDS, self.rows.state())
         return [_chunk(r) for r in sorted(rows, key=lambda r: r["ord"])]
 
     def get_vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
-        state = self._state()
+        state = self.rows.state()
         found: dict[str, list[float]] = {}
-        for part in _parts(list(dict.fromkeys(chunk_ids))):
-            for r in self._query(self._chunks, _in("chunk_id", part), ["chunk_id", "vector"], state):
+        for part in batches(list(dict.fromkeys(chunk_ids)), IDS_PER_FILTER):
+            for r in self.rows.query(self.rows.chunks, in_list("chunk_id", part), ["chunk_id", "vector"], state):
                 found[r["chunk_id"]] = r["vector"]
         missing = [c for c in chunk_ids if c not in found]
         if missing:
@@ -388,25 +326,26 @@ class MilvusStore:
         if k <= 0 or not len(vectors):
             return [[] for _ in range(len(vectors))]
         k = min(k, QUERY_LIMIT)
-        state = self._state()
-        found = self._rpc("search", collection_name=self._chunks, data=vectors.tolist(), limit=k,
-                          filter=self._visible(state), output_fields=["chunk_id"], anns_field="vector",
-                          search_params={"metric_type": "IP", "params": {"ef": max(128, 2 * k)}},
-                          **self._consistency(state))
+        state = self.rows.state()
+        found = self.rows.rpc("search", collection_name=self.rows.chunks, data=vectors.tolist(), limit=k,
+                              filter=IndexRows.visible(state), output_fields=["chunk_id"], anns_field="vector",
+                              search_params={"metric_type": "IP", "params": {"ef": max(128, 2 * k)}},
+                              **IndexRows.consistency(state))
         return [[Hit(h["entity"]["chunk_id"], float(h["distance"])) for h in hits] for hits in found]
 
     def lexical_search(self, text: str, k: int) -> list[Hit]:
         terms = terms_of(text)
         if k <= 0 or not terms:
             return []
-        state = self._state()
+        state = self.rows.state()
         if not int(state["chunks"]):
             return []
         if not self.full_text:
-            return [Hit(c, s) for c, s in self._lexical.search(self, state, terms, k)]
-        found = self._rpc("search", collection_name=self._chunks, data=[bm25_input(text)], anns_field=SPARSE_FIELD,
-                          limit=min(k, QUERY_LIMIT), filter=self._visible(state), output_fields=["chunk_id"],
-                          search_params={"metric_type": "BM25"}, **self._consistency(state))
+            return [Hit(c, s) for c, s in self._lexical.search(self.rows, state, terms, k)]
+        found = self.rows.rpc("search", collection_name=self.rows.chunks, data=[bm25_input(text)],
+                              anns_field=SPARSE_FIELD, limit=min(k, QUERY_LIMIT), filter=IndexRows.visible(state),
+                              output_fields=["chunk_id"], search_params={"metric_type": "BM25"},
+                              **IndexRows.consistency(state))
         return [Hit(h["entity"]["chunk_id"], float(h["distance"])) for h in found[0] if h["distance"] > 0]
 
     def hybrid_search(self, text: str, vector: np.ndarray, k: int, depth: int = 20, rrf_k: int = 60) -> list[Hit]:
@@ -418,29 +357,15 @@ class MilvusStore:
 
         if not self.full_text:
             raise RagError(f"index {self.location} has no full-text field; hybrid search on the server needs one")
-        state = self._state()
-        expr = self._visible(state)
+        state = self.rows.state()
+        expr = IndexRows.visible(state)
         requests = [AnnSearchRequest([bm25_input(text)], SPARSE_FIELD, {"metric_type": "BM25"}, depth, expr=expr),
                     AnnSearchRequest([np.asarray(vector, np.float32).tolist()], "vector",
                                      {"metric_type": "IP", "params": {"ef": max(128, 2 * depth)}}, depth, expr=expr)]
-        found = self._rpc("hybrid_search", collection_name=self._chunks, reqs=requests, ranker=RRFRanker(rrf_k),
-                          limit=k, output_fields=["chunk_id"], **self._consistency(state))
+        found = self.rows.rpc("hybrid_search", collection_name=self.rows.chunks, reqs=requests,
+                              ranker=RRFRanker(rrf_k), limit=k, output_fields=["chunk_id"],
+                              **IndexRows.consistency(state))
         return [Hit(h["entity"]["chunk_id"], float(h["distance"])) for h in found[0]]
-
-    def find_documents(self, *, outlet: str = "", date: str = "", title_words: Collection[str] = (),
-                       limit: int = 1000) -> list[str]:
-        where = []
-        if outlet:
-            where.append(f"outlet_lc == {_quote(outlet.lower())}")
-        if date:
-            where.append(f"date == {_quote(date)}")
-        if title_words:
-            words = [w.lower()[:TERM_CHARS] for w in title_words]
-            where.append(f"array_contains_any(title_words, {json.dumps(words, ensure_ascii=False)})")
-        if not where:
-            return []
-        expr = " and ".join(where + ["part == 0"])
-        return sorted(r["doc_id"] for r in self._query(self._docs, expr, ["doc_id"], self._state()))[:limit]
 
 
 def _engine_kind(client, where: MilvusLocation) -> tuple[bool, bool]:
@@ -459,9 +384,13 @@ def _engine_kind(client, where: MilvusLocation) -> tuple[bool, bool]:
 
 
 def _full_text(client, where: MilvusLocation) -> bool:
-    from rag.store.milvus.schema import has_full_text
+    return has_full_text(rpc(client, where, "describe_collection", collection_name=where.collection))
 
-    return has_full_text(_rpc(client, where, "describe_collection", collection_name=where.collection))
+
+def _legacy_title_words(client, where: MilvusLocation) -> bool:
+    """Whether the docs collection has the title words field of indexes made before issue 21."""
+    return has_field(rpc(client, where, "describe_collection", collection_name=where.collection + DOCS),
+                     LEGACY_TITLE_WORDS)
 
 
 _NOTICED: set[str] = set()
