@@ -173,7 +173,6 @@ class Answer:
     timings: Timings
     model_id: str
     raw_text: str = ""
-    support: float = 1.0  # share of the answer's new content words found in the retrieved passages
     sentences: tuple[Any, ...] = ()  # rag.answer.judge.SentenceCheck per answer sentence
     abstain_reason: str = ""  # why the engine abstained ("" when it answered)
     refusal_p: float | None = None  # the model's own probability of replying "NOT FOUND" (rag/answer/judge/verdict.py)
@@ -196,7 +195,6 @@ class Answer:
             "timings": asdict(self.timings),
             "model_id": self.model_id,
             "raw_text": self.raw_text,
-            "support": round(self.support, 3),
             "sentences": [s.to_dict() for s in self.sentences],
             "abstain_reason": self.abstain_reason,
             "refusal_p": None if self.refusal_p is None else round(self.refusal_p, 4),

@@ -114,7 +114,7 @@ def test_sentence_citations_become_passage_citations_highlighting_the_cited_sent
     assert citation.number == 2 and citation.passage == p and answer.cited_doc_ids == [p.doc_id]
     first = Evidence.of(answer.passages).of_passage(2)[0]
     assert citation.highlights == (first.span,), "the cited sentence is what the page marks"
-    assert answer.sentences[0].supported and answer.support == 1.0
+    assert answer.sentences[0].supported
 
 
 def test_two_sentences_of_one_article_are_one_passage_citation(engine):
@@ -413,3 +413,26 @@ def test_warm_up_in_the_background_answers_meanwhile(seeds_index):
     release.set()
     thread.join(10)
     assert not thread.is_alive() and len(engine.vectors) > 50
+
+
+def test_the_question_is_analysed_once_per_answer(engine, monkeypatch):
+    """Retrieval, evidence selection, the verdict and the sentence checks all read the one analysed question."""
+    import sys
+
+    import rag.retrieve.question as question_module
+
+    calls = []
+    real = question_module.analyse
+
+    def counting(text):
+        calls.append(text)
+        return real(text)
+
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("rag.") and getattr(module, "analyse", None) is real:
+            monkeypatch.setattr(module, "analyse", counting)
+    grounded_reply(engine)
+    calls.clear()
+    answer = engine.ask(f"  {QUESTION}")
+    assert not answer.abstained and answer.sentences
+    assert calls == [QUESTION]

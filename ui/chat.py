@@ -12,16 +12,15 @@ from typing import Iterator, Sequence
 
 import gradio as gr
 
-from rag.answer.engine import MAX_QUESTION_CHARS, Done, Retrieved, Token
-from rag.errors import RagError
+from rag.answer.engine import Done, Retrieved, Token
 from rag.answer.followup import looks_like_followup, rewrite_question
+from rag.errors import BadQuestion, RagError
+from rag.retrieve.question import check_question
 
 from .engines import Engines, generation_lock
 from .render import Turn, conversation_html, sources_for_answer, sources_pending, sources_placeholder, timings_text
 
 log = logging.getLogger(__name__)
-
-EMPTY_QUESTION = "Type a question first, e.g. “Who is Xu Qiliang?”"
 
 # what the handler yields: (question box, conversation HTML, sources HTML, turns)
 Step = tuple[str, str, str, list[Turn]]
@@ -40,13 +39,11 @@ def ask(engines: Engines, turns: Sequence[Turn] | None, question: str, model: st
         top_k: int | float | None = None) -> Iterator[Step]:
     """Answer ``question`` in the conversation ``turns``, yielding the page's state after each step."""
     turns = list(turns or [])
-    question = " ".join((question or "").split())
-    if not question:
-        yield question, conversation_html(turns, notice=EMPTY_QUESTION), sources_placeholder_if(turns), turns
-        return
-    if len(question) > MAX_QUESTION_CHARS:
-        notice = f"The question is {len(question)} characters long; keep it under {MAX_QUESTION_CHARS}."
-        yield question, conversation_html(turns, notice=notice), sources_placeholder_if(turns), turns
+    try:
+        question = check_question(question)
+    except BadQuestion as e:  # the question stays in its box, to be edited
+        notice = f"{str(e)[:1].upper()}{str(e)[1:]}"
+        yield question or "", conversation_html(turns, notice=notice), sources_placeholder_if(turns), turns
         return
     turn = Turn(question, pending=True, status="Searching the articles…")
     sources = sources_placeholder("Searching the articles…")

@@ -6,15 +6,14 @@
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from rag.answer.cite import MARKER, cited_numbers, marker_numbers, strip_markers
 from rag.types import Answer, Passage, Span, Timings
 
 from .highlight import Mark, card_marks
 
-_MARKER = re.compile(r"\[(\d+)\]")
 UNVERIFIED_TITLE = "no cited passage states this"
 
 
@@ -112,7 +111,7 @@ def _marker_html(number: str | int, link: bool, note: str = "") -> str:
 
 
 def _markers(escaped: str, link: bool, note: str = "") -> str:
-    return _MARKER.sub(lambda m: _marker_html(m.group(1), link, note), escaped)
+    return MARKER.sub(lambda m: "".join(_marker_html(n, link, note) for n in marker_numbers(m.group(1))), escaped)
 
 
 def answer_html(text: str, link_markers: bool = True) -> str:
@@ -134,7 +133,7 @@ def sentence_html(check, index: int = 0, link_markers: bool = True) -> str:
     """
     note = f"citation corrected from {''.join(f'[{n}]' for n in check.repaired_from)}" if check.repaired_from else ""
     body = _markers(esc(check.text.strip()), link_markers, note).replace("\n", "<br>")
-    shown = {int(n) for n in _MARKER.findall(check.text)}
+    shown = set(cited_numbers(check.text))
     added = [n for n in check.citations if n not in shown]  # cited by the check, absent from the text
     if added:
         body += " " + "".join(_marker_html(n, link_markers, note or "citation added: the model cited no passage here")
@@ -279,7 +278,7 @@ def turn_html(turn: Turn, current: bool) -> str:
             parts.append(f'<div class="reason">Why: {esc(turn.reason)}</div>')
         if turn.unverified:
             parts.append('<details class="unverified-reply"><summary>The model\'s unverified reply</summary>'
-                         f'<div class="unverified-text">{esc(_MARKER.sub("", turn.unverified))}</div></details>')
+                         f'<div class="unverified-text">{esc(strip_markers(turn.unverified))}</div></details>')
     elif turn.sentences and not turn.pending:
         parts.append(f'<div class="a">{sentences_html(turn.sentences, link_markers=current)}</div>')
     elif turn.text:

@@ -1,5 +1,8 @@
 """Pure citation handling: find [n] markers, keep those that resolve, drop the rest, renumber.
 
+``MARKER`` is the one definition of a citation marker: the answer checks, the follow-up rewriter and the UI
+find markers with it (or with the functions here).
+
 The model cites evidence sentences by number; the reader sees passage numbers (one passage per article). A
 ``renumber`` map takes a sentence number to its passage number; a plain count n means "1..n stay as they are".
 
@@ -61,7 +64,18 @@ def cited_numbers(text: str) -> list[int]:
     return list(dict.fromkeys(n for m in MARKER.finditer(text) for n in marker_numbers(m.group(1))))
 
 
-_AFTER_STOP = re.compile(r"\s*([.!?;,:])\s*((?:\[\s*\d[^\]]*\]\s*)+)")  # "claim. [1]": markers after the stop
+_AFTER_STOP = re.compile(rf"\s*([.!?;,:])\s*((?:{MARKER.pattern}\s*)+)", re.IGNORECASE)  # "claim. [1]": after the stop
+_LEADING = re.compile(rf"(?:\s*{MARKER.pattern})+", re.IGNORECASE)
+
+
+def leading_markers(text: str) -> str:
+    """The markers ``text`` starts with (whitespace included), or "".
+
+    >>> leading_markers(" [1] [2, 3] He spoke [4]."), leading_markers("He spoke [4].")
+    (' [1] [2, 3]', '')
+    """
+    m = _LEADING.match(text)
+    return m.group(0) if m else ""
 
 
 def same_answer(a: str, b: str) -> bool:

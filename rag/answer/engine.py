@@ -7,22 +7,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Union
 
-from rag.answer.cite import StreamFilter, resolve_markers, strip_markers
-from rag.embed.embedder import CachedEmbedder, Embedder
-from rag.errors import BadQuestion
-from rag.retrieve.evidence import TOP_K, Evidence, EvidenceFinder, EvidenceSettings, chunk_sentences
+from rag.answer.cite import StreamFilter, resolve_markers
 from rag.answer.judge import Verdict, calibrated_threshold, check_threshold, decide, refused, unverified, verify_answer
-from rag.store import Store, open_store
 from rag.answer.llm import LLM
 from rag.answer.prompt import as_given, build_messages
-from rag.retrieve.question import Question, analyse
 from rag.answer.refusal import RefusalProbe
+from rag.embed.embedder import CachedEmbedder, Embedder
+from rag.retrieve.evidence import TOP_K, Evidence, EvidenceFinder, EvidenceSettings, chunk_sentences
+from rag.retrieve.question import Question, analyse, check_question
 from rag.retrieve.retriever import RetrievalSettings, Retriever
-from rag.answer.judge.support import grounding
+from rag.store import Store, open_store
 from rag.types import Answer, Citation, Passage, Timings
 
 CALIBRATED = "calibrated"  # refusal_threshold: the threshold calibrated for the engine's model (rag/answer/judge/verdict.py)
-MAX_QUESTION_CHARS = 2000
 NOT_FIRST = ("[",)  # an answer starts with words, not with a citation (replies of bare markers were answers lost)
 WARM_SENTENCES = 5_000  # article sentences embedded at warm-up (about 40 s on 2 cores, in the background); the rest on first use
 NOT_IN_ARTICLES = "Not in the articles: the indexed articles do not contain the answer to this question."
@@ -49,13 +46,10 @@ class Done:
 Event = Union[Retrieved, Token, Done]
 
 
-def check_question(question: object) -> str:
-    if not isinstance(question, str) or not question.strip():
-        raise BadQuestion("the question is empty; ask something, e.g. rag ask \"Who is Xu Qiliang?\"")
-    question = " ".join(question.split())
-    if len(question) > MAX_QUESTION_CHARS:
-        raise BadQuestion(f"the question is {len(question)} characters long; keep it under {MAX_QUESTION_CHARS}")
-    return question
+def _analysed(question: object) -> Question:
+    """The question as a user asked it: checked (BadQuestion when empty or too long), whitespace normalised and
+    analysed, once; every later step reads this."""
+    return analyse(check_question(question))
 
 
 class Engine:
@@ -133,11 +127,12 @@ class Engine:
         return self.llm.model_id
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
-        return self.retriever.retrieve(check_question(question), self.top_k if top_k is None else top_k)
+        """The chunks retrieved for ``question``, best first (no evidence selection, no LLM)."""
+        return self.retriever.retrieve(_analysed(question), self.top_k if top_k is None else top_k)
 
     def select(self, question: str, top_k: int | None = None) -> tuple[Passage, ...]:
         """The passages the model would be shown for ``question`` (retrieval and evidence selection, no LLM)."""
-        return self.finder.find(analyse(check_question(question)), top_k).evidence.passages
+        return self.finder.find(_analysed(question), top_k).evidence.passages
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Answer a question from the index; the result carries citations, passages and timings."""
@@ -148,7 +143,7 @@ class Engine:
 
     def ask_stream(self, question: str, top_k: int | None = None) -> Iterator[Event]:
         """Yield Retrieved, then Token pieces (invalid citation markers held back), then Done."""
-        asked = analyse(check_question(question))
+        asked = _analysed(question)
         t0 = time.perf_counter()
         evidence = self.finder.find(asked, top_k).evidence
         passages = evidence.passages
@@ -219,9 +214,8 @@ class Engine:
                                                       key=lambda s: s.start)))
             for n in numbers
         )
-        support = grounding(strip_markers(text), question.words, [as_given(p) for p in passages])
-        return Answer(question.text, text, citations, passages, False, timings, self.model_id, raw, support,
-                      tuple(checks), refusal_p=refusal_p)
+        return Answer(question.text, text, citations, passages, False, timings, self.model_id, raw, tuple(checks),
+                      refusal_p=refusal_p)
 
 
 def _article_sentences(store: Store, limit: int, page: int = 200) -> list[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from rag.answer.cite import strip_markers
 from rag.answer.llm import LLM
 
 # (question, answer) pairs, oldest first; the answer may be "" (e.g. after an abstention)
@@ -35,7 +36,6 @@ _REFERRING_WORD = re.compile(
     r"|this|these|those|the same|the latter|the former|the other one|both)\b",
     re.I,
 )
-_MARKER = re.compile(r"\s*\[\d+\]")
 _PREFIX = re.compile(r"^\s*(standalone question|rewritten question|rewrite|question)\s*:\s*", re.I)
 
 SYSTEM = (
@@ -74,7 +74,7 @@ def build_rewrite_messages(history: History, question: str) -> list[dict[str, st
     lines = ["Conversation:"]
     for q, a in list(history)[-MAX_TURNS:]:
         lines.append(f"Q: {_one_line(q)}")
-        answer = _one_line(_MARKER.sub("", a))
+        answer = _one_line(strip_markers(a))
         if len(answer) > MAX_ANSWER_CHARS:
             answer = answer[:MAX_ANSWER_CHARS].rsplit(" ", 1)[0] + " …"
         if answer:
@@ -86,18 +86,6 @@ def build_rewrite_messages(history: History, question: str) -> list[dict[str, st
         {"role": "assistant", "content": EXAMPLE_REPLY},
         {"role": "user", "content": user},
     ]
-
-
-def clean_rewrite(raw: str, history: History, question: str) -> str:
-    """The model's rewrite tidied up, or ``question`` unchanged when the rewrite is unusable.
-
-    >>> clean_rewrite('Standalone question: "Who is the Russian counterpart of Xu Qiliang?"', [("Who is Xu?", "")], "And his?")
-    'Who is the Russian counterpart of Xu Qiliang?'
-    >>> clean_rewrite("", [("Who is Xu Qiliang?", "")], "And his counterpart?")
-    'And his counterpart?'
-    """
-    text = _tidy(raw)
-    return text if _sensible(text, history, question) else question
 
 
 def _tidy(raw: str) -> str:

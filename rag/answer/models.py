@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from rag.errors import ModelError
-from rag.paths import CACHE_ENV, cache_dir
+from rag.paths import cache_dir
 
 MODEL_ENV = "RAG_MODEL"
 GGUF_MAGIC = b"GGUF"
@@ -335,14 +334,3 @@ def verify(name: str) -> bool:
     model = BUNDLED[name]
     path = bundled_path(model)
     return path.is_file() and sha256_file(path) == model.sha256
-
-
-def remove_cached(name: str) -> None:
-    """Delete a bundled model's files: the shipped one and those written from it."""
-    model = BUNDLED[name]
-    for c in choices():
-        if c.model == model:
-            for p in (c.path, _stamp_path(c.path), c.path.with_name(c.path.name + ".log")):
-                if p.exists():
-                    p.unlink()
-    shutil.rmtree(models_dir() / "tmp", ignore_errors=True)

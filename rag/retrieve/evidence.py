@@ -17,8 +17,8 @@ import numpy as np
 
 from rag.embed.embedder import Embedder
 from rag.retrieve.question import Question, analyse
-from rag.words import content_tokens, stem
 from rag.types import Chunk, Document, Passage, Span
+from rag.words import content_tokens, stem
 
 
 TOP_K = 8  # chunks retrieved for a question: the pool evidence is selected from (5 measured: the answer was in the
@@ -82,7 +82,7 @@ class Evidence:
 
 
 class Ranker(Protocol):
-    def retrieve(self, question: str, k: int) -> list[Passage]: ...
+    def retrieve(self, question: Question, k: int) -> list[Passage]: ...
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,9 @@ class EvidenceFinder:
         self.top_k = top_k
 
     def find(self, question: Question | str, top_k: int | None = None) -> Found:
+        """What ``question`` (analysed, or its text: analysed here, once) finds."""
         question = analyse(question) if isinstance(question, str) else question
-        hits = self.retriever.retrieve(question.text, self.top_k if top_k is None else top_k)
+        hits = self.retriever.retrieve(question, self.top_k if top_k is None else top_k)
         evidence = Evidence.of(select_evidence(question, hits, self.embedder, self.settings))
         return Found(question, tuple(hits), evidence)
 

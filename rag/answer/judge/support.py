@@ -1,8 +1,8 @@
 """Pure lexical grounding: how much of an answer the passages actually say.
 
 Used to check each answer sentence against the sentences it cites
-(rag/answer/judge/verify.py), to catch numbers and quotations the evidence does not
-state (rag/answer/judge/verdict.py), and by evidence selection and retrieval.
+(rag/answer/judge/verify.py) and to catch numbers, names and quotations the
+evidence does not state (rag/answer/judge/verdict.py).
 
 >>> support_score("Xu Qiliang is vice chairman.", ["Xu Qiliang, vice chairman of the commission"])
 1.0
@@ -10,8 +10,9 @@ state (rag/answer/judge/verdict.py), and by evidence selection and retrieval.
 from __future__ import annotations
 
 import re
-from typing import Collection, Iterable
+from typing import Iterable
 
+from rag.retrieve.question import Question, analyse
 from rag.words import NUMBER, STOPWORDS, cased_tokens, content_tokens, same_word, stem, tokens
 
 
@@ -31,36 +32,20 @@ def support_score(claim: str, sources: Iterable[str]) -> float:
     return found / len(claim_tokens)
 
 
-def novel_tokens(answer: str, asked: str | Collection[str]) -> set[str]:
-    """Content words of the answer that the question (its text, or its content words) does not already hold.
+def novel_tokens(answer: str, asked: Question | str) -> set[str]:
+    """Content words of the answer that the question (analysed, or its text) does not already hold.
 
     >>> sorted(novel_tokens("Xu Qiliang is vice chairman.", "Who is Xu Qiliang?"))
     ['chairman', 'vice']
     """
-    asked = content_tokens(asked) if isinstance(asked, str) else asked
-    asked_stems = {stem(t) for t in asked}
+    q = analyse(asked) if isinstance(asked, str) else asked
     return {t for t in content_tokens(answer)
-            if t not in asked and stem(t) not in asked_stems and not any(same_word(t, a) for a in asked)}
+            if t not in q.words and stem(t) not in q.stems and not any(same_word(t, a) for a in q.words)}
 
 
-def grounding(answer: str, asked: str | Collection[str], sources: Iterable[str]) -> float:
-    """Share of what the answer adds to the question (its text, or its content words) that the sources state;
-    0.0 if it adds nothing.
-
-    >>> grounding("Russia has 144 million people.", "What is Russia's population?", ["Russia and China met."])
-    0.0
-    >>> grounding("The Chinese minister is China's minister.", "Who is the Chinese minister?", ["China"])
-    0.0
-    """
-    asked = content_tokens(asked) if isinstance(asked, str) else asked
-    if adds_nothing(answer, asked):
-        return 0.0
-    return support_score(" ".join(sorted(novel_tokens(answer, asked))), sources)
-
-
-def adds_nothing(answer: str, asked: str | Collection[str]) -> bool:
-    """True when the answer holds no content word the question (its text, or its content words) does not already
-    hold, in any form ("China" for "Chinese"): it restates the question, or only talks about its sources.
+def adds_nothing(answer: str, asked: Question | str) -> bool:
+    """True when the answer holds no content word the question (analysed, or its text) does not already hold, in
+    any form ("China" for "Chinese"): it restates the question, or only talks about its sources.
 
     >>> adds_nothing("Russia and China have made a point of backing each other [1].",
     ...              "How do Russia and China back each other?")
@@ -68,10 +53,9 @@ def adds_nothing(answer: str, asked: str | Collection[str]) -> bool:
     >>> adds_nothing("The article mentions China's backing.", "What about China's backing?"), adds_nothing("P", "Which?")
     (True, False)
     """
-    asked = content_tokens(asked) if isinstance(asked, str) else asked
-    asked_stems = {stem(a) for a in asked}
-    new = {t for t in tokens(answer) if t not in STOPWORDS and t not in asked and stem(t) not in asked_stems}
-    return all(any(same_word(t, a) for a in asked) for t in new)
+    q = analyse(asked) if isinstance(asked, str) else asked
+    new = {t for t in tokens(answer) if t not in STOPWORDS and t not in q.words and stem(t) not in q.stems}
+    return all(any(same_word(t, a) for a in q.words) for t in new)
 
 
 def unsupported_numbers(claim: str, sources: Iterable[str]) -> list[str]:

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from rag.answer.cite import is_abstention, strip_markers
-from rag.retrieve.question import Question
 from rag.answer.judge.support import adds_nothing, misquoted, unsupported_names, unsupported_numbers
+from rag.retrieve.question import Question
 
 # Calibrated with `rag eval --calibrate` on eval/gold/seeds.jsonl (dev) runs made with --refusal-threshold off: the
 # middle of the range of thresholds where the most questions come out right (2026-12-02: 0.70-0.95 for the 1.5B
@@ -91,7 +91,7 @@ def decide(question: Question, reply: str, cited: list[int], evidence: Sequence[
     claim = strip_markers(reply)
     if not any(ch.isalnum() for ch in claim):
         return Verdict(False, "the reply holds nothing but citation markers")
-    numbers = unsupported_numbers(claim, [*evidence, question.text])  # the question's own numbers are given
+    numbers = [n for n in unsupported_numbers(claim, evidence) if n not in question.numbers]  # the question's are given
     if numbers:
         return Verdict(False, f"numbers not in the passages: {', '.join(dict.fromkeys(numbers))}")
     quotes = misquoted(claim, evidence)
@@ -100,7 +100,7 @@ def decide(question: Question, reply: str, cited: list[int], evidence: Sequence[
     kind = question.missing(claim)
     if kind:
         return Verdict(False, f"the question asks for {kind} and the answer gives none")
-    if not question.offers_choice and adds_nothing(claim, question.words):  # "abstract or concrete?" "Abstract."
+    if not question.offers_choice and adds_nothing(claim, question):  # "abstract or concrete?" "Abstract."
         return Verdict(False, "the reply adds nothing to the question")
     names = unsupported_names(claim, question.text, evidence)
     if names:

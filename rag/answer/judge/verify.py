@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Collection, Sequence
 
-from rag.answer.cite import MARKER, cited_numbers, strip_markers
-from rag.retrieve.evidence import Evidence, EvidenceSentence
-from rag.answer.prompt import source_line
-from rag.retrieve.question import Question, analyse
+from rag.answer.cite import cited_numbers, leading_markers, strip_markers
 from rag.answer.judge.support import novel_tokens, support_score, unsupported_numbers
-from rag.words import content_tokens, stem
+from rag.answer.prompt import source_line
 from rag.ingest.clean import split_sentences
+from rag.retrieve.evidence import Evidence, EvidenceSentence
+from rag.retrieve.question import Question, analyse
 from rag.types import Span
+from rag.words import content_tokens, stem
 
 SUPPORTED = 0.5      # share of a sentence's new content words its cited sentences must state
 REPAIR_MARGIN = 0.25  # another sentence must beat the cited ones by this much to take their place
@@ -59,10 +59,10 @@ def answer_sentences(text: str) -> list[str]:
     out: list[str] = []
     for a, b in split_sentences(text):
         part = text[a:b]
-        lead = re.match(r"(?:\s*\[[^\]]{1,40}\])+", part)
-        if out and lead and MARKER.search(lead.group(0)):
-            out[-1] = f"{out[-1]} {lead.group(0).strip()}"
-            part = part[lead.end():].strip()
+        lead = leading_markers(part)
+        if out and lead:
+            out[-1] = f"{out[-1]} {lead.strip()}"
+            part = part[len(lead):].strip()
         if part and (strip_markers(part) or not out):
             out.append(part)
         elif part:
@@ -84,14 +84,15 @@ def with_markers(sentence: str, numbers: Sequence[int]) -> str:
     return f"{body[: m.start()]} {marks}{m.group(1)}" if m else f"{body} {marks}"
 
 
-def support_of(claim: str, sentences: Sequence[EvidenceSentence], evidence: Evidence, asked: str = "") -> float:
+def support_of(claim: str, sentences: Sequence[EvidenceSentence], evidence: Evidence,
+               asked_numbers: Collection[str] = ()) -> float:
     """Share of ``claim``'s content words that ``sentences`` (with their articles' source lines) state; 0.0 when
-    the claim has a number that neither they nor the question (``asked``) state."""
+    the claim has a number that neither they nor the question (``asked_numbers``: Question.numbers) state."""
     if not sentences:
         return 0.0
     lines = {source_line(evidence.passages[s.passage - 1]) for s in sentences}
     given = [*(s.text for s in sentences), *lines]
-    if unsupported_numbers(claim, [*given, asked]):
+    if any(n not in asked_numbers for n in unsupported_numbers(claim, given)):
         return 0.0
     return support_score(claim, given)
 
@@ -102,13 +103,13 @@ def check_sentence(sentence: str, evidence: Evidence, question: Question) -> Sen
     cited = [s for s in map(evidence.sentence, cited_numbers(sentence)) if s is not None]
     if not content_tokens(claim):
         return _check(sentence, cited, cited, 1.0, True)
-    new = novel_tokens(claim, question.words)
+    new = novel_tokens(claim, question)
     numbers = " ".join(t for t in claim.split() if any(ch.isdigit() for ch in t))
     focus = f"{' '.join(sorted(new)) if new else claim} {numbers}"
 
     def support(sentences: list[EvidenceSentence]) -> float:  # the weaker of: what it adds, what it says
-        adds = support_of(focus, sentences, evidence, question.text)
-        whole = support_of(claim, sentences, evidence, question.text)
+        adds = support_of(focus, sentences, evidence, question.numbers)
+        whole = support_of(claim, sentences, evidence, question.numbers)
         if whole < adds and _linked(sentences, question):  # the sentences speak of what was asked: the answer's
             whole = adds                                    # restatement of the question is not held against it
         return min(adds, whole)
