@@ -46,6 +46,17 @@ def test_txt_file_is_read_verbatim_with_metadata_from_its_text(tmp_path):
     assert doc.content_hash == content_hash(doc) and len(doc.content_hash) == 64
 
 
+def test_a_byline_in_a_text_or_jsonl_article_becomes_its_author(tmp_path):
+    text = "Harbour Reopens\n\nBy Jane Reporter\n\nThe harbour reopened on Monday after repairs.\n"
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "b", "text": text}) + "\n"
+                                      + json.dumps({"id": "c", "text": text, "author": "Field Author"}) + "\n")
+    loaded, skipped = load(tmp_path)
+    assert skipped == []
+    assert {x.document.doc_id: x.document.author for x in loaded} == {"a": "Jane Reporter", "b": "Jane Reporter",
+                                                                    "c": "Field Author"}
+
+
 def test_md_file_takes_its_heading_as_title(tmp_path):
     f = tmp_path / "note.md"
     f.write_text("# The Heading\n\nSome body text here. More body text.\n", encoding="utf-8")

@@ -115,11 +115,6 @@ def detach(story: Document, doc_ids: Iterable[str]) -> Document:
     return replace(story, copies=tuple(c for c in story.copies if c.doc_id not in gone))
 
 
-def copies_by_id(documents: Iterable[Document]) -> dict[str, tuple[str, Copy]]:
-    """Every folded copy: its id → (the id of the document it was folded into, the copy)."""
-    return {c.doc_id: (d.doc_id, c) for d in documents for c in d.copies}
-
-
 def _minhash(values=None):
     from datasketch import MinHash
 

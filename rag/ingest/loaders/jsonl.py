@@ -44,7 +44,7 @@ def load_jsonl(path: Path, max_bytes: int) -> Iterator[Loaded | Skipped]:
             date=_field(row, "date") or meta.date,
             outlet=_field(row, "source") or _field(row, "outlet") or meta.outlet,
             url=_field(row, "url"),
-            author=_field(row, "author"),
+            author=_field(row, "author") or meta.author,
             source_path=where,
         )
         yield Loaded(with_hash(doc), meta.exclude)

@@ -76,7 +76,7 @@ def load_pdf(path: Path, max_bytes: int) -> Loaded:
     text = PAGE_BREAK.join(parts)
     meta = extract_metadata(text)
     doc = Document(doc_id=path.stem, text=text, title=title or meta.title, date=meta.date, outlet=meta.outlet,
-                   author=author, pages=tuple(starts), source_path=str(path))
+                   author=author or meta.author, pages=tuple(starts), source_path=str(path))
     return Loaded(with_hash(doc), meta.exclude)
 
 

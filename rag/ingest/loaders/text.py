@@ -12,7 +12,7 @@ def load_text_file(path: Path, max_bytes: int) -> Loaded:
     text = decode_text(read_bytes(path, max_bytes))
     meta = extract_metadata(text, markdown=path.suffix.lower() == ".md")
     doc = Document(
-        doc_id=path.stem, text=text, title=meta.title, date=meta.date, outlet=meta.outlet,
+        doc_id=path.stem, text=text, title=meta.title, date=meta.date, outlet=meta.outlet, author=meta.author,
         source_path=str(path),
     )
     return Loaded(with_hash(doc), meta.exclude)
