@@ -18,12 +18,14 @@ HEAVY = ("torch", "sentence_transformers", "llama_cpp", "transformers", "gradio"
 @pytest.fixture(autouse=True)
 def no_real_models(monkeypatch, tmp_path):
     """Any embedder the CLI builds is a FakeEmbedder; any LLM is a ScriptedLLM; no model cache is found."""
-    import rag.embed.embedder
     import rag.answer.llm
+    import rag.embed.embedder
+    import rag.indexes
 
     embedder = FakeEmbedder()
     llm = ScriptedLLM(["The articles do not say."])
     monkeypatch.setattr(rag.embed.embedder, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
+    monkeypatch.setattr(rag.indexes, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
     monkeypatch.setattr(rag.answer.llm, "LlamaCppLLM", lambda *a, **k: llm)
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("RAG_MODEL", raising=False)

@@ -206,8 +206,10 @@ def test_cli_compare_and_floors(tmp_path, fake_index, fake_models, capsys):
 
 def test_cli_docs_ingests_a_corpus_into_a_temporary_index(tmp_path, seeds_dir, fake_models, monkeypatch, capsys):
     import rag.embed.embedder
+    import rag.indexes
 
-    monkeypatch.setattr(rag.embed.embedder, "SentenceTransformerEmbedder", lambda: FakeEmbedder(max_tokens=120))
+    for module in (rag.embed.embedder, rag.indexes):
+        monkeypatch.setattr(module, "SentenceTransformerEmbedder", lambda **k: FakeEmbedder(max_tokens=120))
     made = []
     real_ingest = harness._ingest_corpus
     monkeypatch.setattr(harness, "_ingest_corpus", lambda *a: made.append(real_ingest(*a)) or made[-1])

@@ -194,7 +194,25 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-class CachedEmbedder:
+class Wrapping:
+    """An embedder that embeds through another (``inner``): the model, its token limit and its tokenizer are the
+    inner one's."""
+
+    inner: Embedder
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def max_tokens(self) -> int:
+        return self.inner.max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+
+class CachedEmbedder(Wrapping):
     """Wraps an embedder and remembers the vectors of the texts it embedded (least recently used go first).
 
     Evidence selection embeds the same article sentences for question after
@@ -208,17 +226,6 @@ class CachedEmbedder:
         self.max_items = max_items
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def max_tokens(self) -> int:
-        return self.inner.max_tokens
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
 
     def __len__(self) -> int:
         return len(self._vectors)

@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.embed.embedder import SentenceTransformerEmbedder
+from rag.embed.embedder import SentenceTransformerEmbedder, Wrapping
 from rag.errors import RagError
 
 LOCAL_CPUS = 2
@@ -49,7 +49,7 @@ class _EmbedActor:
         return {"i": batch["i"], "vector": self.embedder.embed_batch([str(t) for t in batch["text"]])}
 
 
-class RayEmbedder:
+class RayEmbedder(Wrapping):
     """The ``Embedder`` of ``inner`` (same model id, tokens and vectors) with embed_batch run on Ray Data."""
 
     def __init__(self, inner: SentenceTransformerEmbedder, actors: int | None = None, batch: int = BATCH,
@@ -61,17 +61,6 @@ class RayEmbedder:
         self.group_chunks = group_chunks
         self._actors = actors
         self._started_local = False
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def max_tokens(self) -> int:
-        return self.inner.max_tokens
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
 
     def _connect(self):
         ray = _ray()
