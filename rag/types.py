@@ -245,6 +245,15 @@ class ChunkerSettings:
     def to_dict(self) -> dict:
         return {"splitter": "langchain RecursiveCharacterTextSplitter", **asdict(self)}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "ChunkerSettings":
+        """The settings an index's manifest recorded (``to_dict``'s output; the splitter's name is informative).
+
+        >>> ChunkerSettings.from_dict(ChunkerSettings(120, 20).to_dict())
+        ChunkerSettings(chunk_tokens=120, overlap_tokens=20)
+        """
+        return cls(**{k: v for k, v in d.items() if k != "splitter"})
+
 
 def embedding_text(title: str, chunk_text: str) -> str:
     """What is embedded for a chunk: the title first (titles are searchable), then the text.

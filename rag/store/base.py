@@ -23,6 +23,7 @@ from typing import Callable, ContextManager, Iterable, Iterator, Protocol, Seque
 
 import numpy as np
 
+from rag.errors import IndexIncompatible
 from rag.types import Chunk, ChunkerSettings, Document
 
 FORMAT = "rag-index"
@@ -205,3 +206,13 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def query_vectors(vectors, dim: int, index: object) -> np.ndarray:
+    """``vectors`` as a float32 (n, dim) array, or IndexIncompatible naming both shapes and the index."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[1] != dim:
+        raise IndexIncompatible(
+            f"the query vectors have shape {vectors.shape} but index {index} holds "
+            f"{dim}-dim ones; use the embedding model the index was built with")
+    return vectors

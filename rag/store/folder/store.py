@@ -31,7 +31,7 @@ import numpy as np
 from rag.errors import IndexCorrupt, IndexIncompatible, IndexNotFound, RagError
 from rag.types import Chunk, ChunkerSettings, Document, Span, embedding_text
 from rag.store.base import (FORMAT, DocumentInfo, EmbeddingInfo, Hit, StoreInfo, StoreProgress, batches, extra_json,
-                            from_extra, info_extra, utc_now)
+                            from_extra, info_extra, query_vectors, utc_now)
 from rag.store.folder import dense
 from rag.store.folder.schema import SCHEMA
 from rag.store.fulltext import FullText
@@ -95,7 +95,7 @@ class LocalStore:
         manifest = read_manifest(path)
         try:
             emb = EmbeddingInfo(**manifest["embedding"])
-            chunker = ChunkerSettings(**{k: v for k, v in manifest["chunker"].items() if k != "splitter"})
+            chunker = ChunkerSettings.from_dict(manifest["chunker"])
         except (TypeError, ValueError, AttributeError) as e:
             raise IndexCorrupt(f"index {path} has a damaged manifest ({e}); rebuild it with rag ingest") from e
         if expect_model_id is not None and emb.model_id != expect_model_id:
@@ -274,11 +274,7 @@ class LocalStore:
         return _unpack([found[c] for c in chunk_ids], self.embedding.dim)
 
     def dense_search(self, vectors: np.ndarray, k: int) -> list[list[Hit]]:
-        vectors = np.asarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[1] != self.embedding.dim:
-            raise IndexIncompatible(
-                f"the query vectors have shape {vectors.shape} but index {self.path} holds "
-                f"{self.embedding.dim}-dim ones; use the embedding model the index was built with")
+        vectors = query_vectors(vectors, self.embedding.dim, self.path)
         stale = self._query("SELECT count(*) FROM dense_stale")[0][0]
         found = self._dense().search(vectors, k + min(stale, 4 * k) if k > 0 else 0)
         return [self._hits(hits)[:k] for hits in found]

@@ -36,7 +36,7 @@ def upgrade(path: str | Path, progress: StoreProgress | None = None) -> str:
                                 "only version 1 indexes are upgraded")
     try:
         embedding = EmbeddingInfo(**manifest["embedding"])
-        chunker = ChunkerSettings(**{k: v for k, v in manifest["chunker"].items() if k != "splitter"})
+        chunker = ChunkerSettings.from_dict(manifest["chunker"])
         files = manifest["files"]
         documents = [Document(**row) for row in _jsonl(path / files["documents"])]
         chunks = [Chunk(r["chunk_id"], r["doc_id"], r["text"], Span(*r["span"]),

@@ -42,7 +42,7 @@ import numpy as np
 from rag.errors import IndexCorrupt, IndexIncompatible, IndexNotFound, RagError
 from rag.types import Chunk, ChunkerSettings, Document, Span
 from rag.store.base import (FORMAT, DocumentInfo, EmbeddingInfo, Hit, StoreInfo, StoreProgress, batches, from_extra,
-                            info_extra, utc_now)
+                            info_extra, query_vectors, utc_now)
 from rag.store.milvus.bm25 import LexicalCache, cache_folder
 from rag.store.milvus.client import (IDS_PER_FILTER, MilvusLocation, connect, disconnect, get_meta, has_manifest,
                                      in_list, is_milvus, load_collection, meta_row, parse_location, quote, rpc,
@@ -74,7 +74,7 @@ class MilvusStore:
         self._client = client
         self._manifest = manifest
         self.embedding = EmbeddingInfo(**manifest["embedding"])
-        self.chunker = ChunkerSettings(**{k: v for k, v in manifest["chunker"].items() if k != "splitter"})
+        self.chunker = ChunkerSettings.from_dict(manifest["chunker"])
         self.rows = IndexRows(client, where)
         self._unflushed = 0  # chunks inserted since the last flush
         self.full_text = manifest["format_version"] == FORMAT_VERSION
@@ -318,11 +318,7 @@ class MilvusStore:
         return np.asarray([found[c] for c in chunk_ids], dtype=np.float32)
 
     def dense_search(self, vectors: np.ndarray, k: int) -> list[list[Hit]]:
-        vectors = np.asarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[1] != self.embedding.dim:
-            raise IndexIncompatible(
-                f"the query vectors have shape {vectors.shape} but index {self.location} holds "
-                f"{self.embedding.dim}-dim ones; use the embedding model the index was built with")
+        vectors = query_vectors(vectors, self.embedding.dim, self.location)
         if k <= 0 or not len(vectors):
             return [[] for _ in range(len(vectors))]
         k = min(k, QUERY_LIMIT)
