@@ -80,12 +80,8 @@ def project_edges(modules: dict[str, Path]) -> dict[str, set[str]]:
         for target, names in imports(path):
             if target.split(".")[0] != "rag":
                 continue
-            for n in names:  # `from rag.ingest import folding` imports the module rag.ingest.folding
-                if f"{target}.{n}" in modules:
-                    targets.add(f"{target}.{n}")
-                    break
-            else:
-                targets.add(target)
+            submodules = {f"{target}.{n}" for n in names} & modules.keys()  # `from rag.ingest import folding`: a module
+            targets |= submodules or {target}
         edges[name] = targets - {name}
     return edges
 
