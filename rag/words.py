@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date as Date
 
 
 _TOKEN = re.compile(r"[^\W_]+(?:[’'][^\W_]+)?", re.UNICODE)
@@ -73,3 +74,38 @@ def same_word(a: str, b: str) -> bool:
     """
     shared = len(os.path.commonprefix([a, b]))
     return shared >= 4 and shared >= 0.75 * min(len(a), len(b))
+
+
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def date_forms(iso: str) -> list[str]:
+    """Ways a text may write an ISO date (lowercase).
+
+    >>> date_forms("2023-11-10")
+    ['2023-11-10', 'november 10, 2023', 'november 10 2023', '10 november 2023']
+    >>> date_forms("2023-13-45"), date_forms("")
+    (['2023-13-45'], [])
+    """
+    try:
+        d = Date.fromisoformat(iso)
+    except ValueError:
+        return [iso.lower()] if iso else []
+    month = MONTHS[d.month - 1]
+    return [iso, f"{month} {d.day}, {d.year}", f"{month} {d.day} {d.year}", f"{d.day} {month} {d.year}"]
+
+
+def spelled_dates(texts: list[str] | tuple[str, ...]) -> list[str]:
+    """The ISO dates (YYYY-MM-DD) the texts hold, written out in words: a reply that gives a date it was shown as
+    "2020-05-15" as "May 15, 2020" states what it was shown.
+
+    >>> spelled_dates(["Article published by AP on 2020-05-15:", "no date here"])
+    ['may 15, 2020']
+    """
+    out: list[str] = []
+    for text in texts:
+        for iso in _ISO_DATE.findall(text):
+            out.extend(date_forms(iso)[1:2])
+    return list(dict.fromkeys(out))

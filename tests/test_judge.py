@@ -57,6 +57,29 @@ def test_answers_holding_what_was_asked_stand(question, reply):
     assert verdict(question, reply).answered
 
 
+DATED = ["Article published by AP on 2020-05-15:\nThe Capitol was closed on Thursday as demonstrators gathered.",
+         "Article:\nBlue Origin is suing NASA over the lunar lander contract."]
+
+
+@pytest.mark.parametrize("question, reply", [
+    ("Which Capitol was closed?", "The Capitol was closed on May 15, 2020 [1]."),  # the source line's date in words
+    ("Which Capitol was closed?", "The Capitol was closed on 15 May [1]."),
+])
+def test_a_date_the_source_line_gives_may_be_written_out(question, reply):
+    assert decide(analyse(question), reply, [1], DATED).answered
+
+
+@pytest.mark.parametrize("question, reply, reason", [
+    ("Which Capitol was closed?", "It closed on May 16, 2020 [1].", "numbers not in the passages: 16"),
+    ("Which Capitol was closed?", "It closed on 15 June 2020 [1].", "names not in the passages: June"),
+    ("Which company is suing NASA over its “Human Landing System” plans?",  # quoting the question is no exception
+     'Blue Origin, over its "Human Landing System" [2].', "quoted words not in the passages: Human Landing System"),
+])
+def test_a_date_not_shown_or_a_quote_not_in_the_evidence_is_caught(question, reply, reason):
+    v = decide(analyse(question), reply, [1], DATED)
+    assert not v.answered and v.reason == reason
+
+
 def test_the_refusal_decides_before_any_answer_text():
     early = refused(0.9, 0.8)
     assert early is not None and not early.answered and "90%" in early.reason

@@ -6,7 +6,6 @@ favours that article's chunks. Near-duplicate chunks are collapsed to one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date as Date
 from typing import Hashable, Iterable, Protocol, Sequence
 
 from rag.embed.embedder import Embedder
@@ -15,7 +14,7 @@ from rag.retrieve.question import Question, analyse
 from rag.store import Store
 from rag.store.terms import bm25_tokens
 from rag.types import Passage
-from rag.words import content_tokens
+from rag.words import content_tokens, date_forms
 
 MODES = ("dense", "bm25", "hybrid")
 
@@ -48,24 +47,6 @@ def rrf(rankings: Iterable[Sequence[Hashable]], k: int = 60) -> list[tuple[Hasha
         for rank, item in enumerate(ranking, 1):
             scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
     return sorted(scores.items(), key=lambda kv: -kv[1])
-
-
-_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-           "october", "november", "december"]
-
-
-def date_forms(iso: str) -> list[str]:
-    """Ways a question may write an ISO date.
-
-    >>> date_forms("2023-11-10")
-    ['2023-11-10', 'november 10, 2023', 'november 10 2023', '10 november 2023']
-    """
-    try:
-        d = Date.fromisoformat(iso)
-    except ValueError:
-        return [iso.lower()] if iso else []
-    month = _MONTHS[d.month - 1]
-    return [iso, f"{month} {d.day}, {d.year}", f"{month} {d.day} {d.year}", f"{d.day} {month} {d.year}"]
 
 
 class Described(Protocol):

@@ -14,9 +14,11 @@ correct answer there; see the README):
 - the reply says the passages do not hold the answer;
 - it adds no content word to the question (it restates it, or only talks about
   the sources), unless the question offers a choice ("abstract or concrete?");
-- it gives a number or a name that neither the evidence nor the question states, or
-  quotes words the evidence does not state word for word (a quotation mark
-  promises the source's words);
+- it gives a number or a name that neither the evidence nor the question states
+  (a date the evidence shows as 2020-05-15 may be written out: "May 15, 2020"),
+  or quotes words the evidence does not state word for word (a quotation mark
+  promises the source's words; quoting the question is no exception: a quoted
+  title the articles never state is how some unanswerable questions show);
 - it lacks the kind of thing the question asks for (a date for "when", a number
   for "how many", a weekday, a name for "who"; question.py).
 
@@ -33,6 +35,7 @@ from typing import Sequence
 from rag.answer.cite import is_abstention, strip_markers
 from rag.answer.judge.support import adds_nothing, misquoted, unsupported_names, unsupported_numbers
 from rag.retrieve.question import Question
+from rag.words import spelled_dates
 
 # Calibrated with `rag eval --calibrate` on eval/gold/seeds.jsonl (dev) runs made with --refusal-threshold off: the
 # middle of the range of thresholds where the most questions come out right (2026-12-02: 0.70-0.95 for the 1.5B
@@ -91,7 +94,8 @@ def decide(question: Question, reply: str, cited: list[int], evidence: Sequence[
     claim = strip_markers(reply)
     if not any(ch.isalnum() for ch in claim):
         return Verdict(False, "the reply holds nothing but citation markers")
-    numbers = [n for n in unsupported_numbers(claim, evidence) if n not in question.numbers]  # the question's are given
+    given = [*evidence, *spelled_dates(evidence)]  # a date shown as 2020-05-15 may be given as May 15, 2020
+    numbers = [n for n in unsupported_numbers(claim, given) if n not in question.numbers]  # the question's are given
     if numbers:
         return Verdict(False, f"numbers not in the passages: {', '.join(dict.fromkeys(numbers))}")
     quotes = misquoted(claim, evidence)
@@ -102,7 +106,7 @@ def decide(question: Question, reply: str, cited: list[int], evidence: Sequence[
         return Verdict(False, f"the question asks for {kind} and the answer gives none")
     if not question.offers_choice and adds_nothing(claim, question):  # "abstract or concrete?" "Abstract."
         return Verdict(False, "the reply adds nothing to the question")
-    names = unsupported_names(claim, question.text, evidence)
+    names = unsupported_names(claim, question.text, given)
     if names:
         return Verdict(False, f"names not in the passages: {', '.join(names)}")
     return Verdict(True)
