@@ -73,6 +73,10 @@ def test_retrieval_floors_on_the_external_set(tmp_path):
 
 
 def test_retrieval_and_evidence_floors_on_the_news_briefs(tmp_path):
+    entry = load_floors(FLOORS, "rtqa_retrieval")
+    docs = Path(entry.docs)
+    assert docs.is_dir(), (f"no news briefs at {docs}: this test reads ../shared/external/rtqa beside the clone "
+                           f"(eval/floors.json, rtqa_retrieval); run it from a clone that sits beside ../shared")
     summary, results = run_against_floors("rtqa_retrieval", None, tmp_path / "run")
     assert len(results) == 399 and summary.metrics["evidence_recall"] is not None
     assert all(r.evidence for r in results), "every question shows the evidence the model would have read"
