@@ -38,6 +38,8 @@ def run_against_floors(key: str, index: Path | None, out: Path):
     ingest); every floor must hold."""
     where = ["--index", str(index)] if index else []
     code = cli(["eval", *where, "--out", str(out), "--floors", str(FLOORS), "--floors-key", key])
+    assert out.is_dir(), (f"rag eval exited {code} without writing a run for {key} (its error is in the captured "
+                          f"stderr; the news briefs are read from ../shared beside the clone)")
     summary, results = read_run(out)
     failed = [c for c in check_floors(summary.metrics, load_floors(FLOORS, key).floors) if not c.ok]
     assert not failed, f"floors of {key} not met (value < floor): {failed}"
@@ -73,10 +75,6 @@ def test_retrieval_floors_on_the_external_set(tmp_path):
 
 
 def test_retrieval_and_evidence_floors_on_the_news_briefs(tmp_path):
-    entry = load_floors(FLOORS, "rtqa_retrieval")
-    docs = Path(entry.docs)
-    assert docs.is_dir(), (f"no news briefs at {docs}: this test reads ../shared/external/rtqa beside the clone "
-                           f"(eval/floors.json, rtqa_retrieval); run it from a clone that sits beside ../shared")
     summary, results = run_against_floors("rtqa_retrieval", None, tmp_path / "run")
     assert len(results) == 399 and summary.metrics["evidence_recall"] is not None
     assert all(r.evidence for r in results), "every question shows the evidence the model would have read"
