@@ -66,14 +66,22 @@ def stem(t: str) -> str:
     return t[:-1] if len(t) > 3 and t.endswith("e") else t
 
 
+SUFFIX_LETTERS = 4  # what a word form adds to the shared start at most ("-ese", "-ian", "-ment"); a longer tail is
+# another word built on the same start ("stars"/"starbucks", "spacex"/"spacecraft")
+
+
 def same_word(a: str, b: str) -> bool:
-    """Two forms of one word, by a long shared start ("china"/"chinese", "russia"/"russian").
+    """Two forms of one word, by a long shared start ("china"/"chinese", "russia"/"russian") that leaves the
+    longer word at most a suffix's letters more.
 
     >>> same_word("china", "chinese"), same_word("military", "militia"), same_word("tass", "tasks")
     (True, False, False)
+    >>> same_word("spacex", "spacecraft"), same_word("stars", "starbucks"), same_word("economy", "economic")
+    (False, False, True)
     """
     shared = len(os.path.commonprefix([a, b]))
-    return shared >= 4 and shared >= 0.75 * min(len(a), len(b))
+    return (shared >= 4 and shared >= 0.75 * min(len(a), len(b))
+            and max(len(a), len(b)) - shared <= SUFFIX_LETTERS)
 
 
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",

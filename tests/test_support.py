@@ -45,6 +45,11 @@ def test_an_answer_that_only_echoes_the_question_adds_nothing():
     assert not adds_nothing("Xu Qiliang is vice chairman.", "Who is Xu Qiliang?")
 
 
+def test_a_name_built_on_a_question_word_is_something_the_answer_adds():
+    assert not adds_nothing("The company that built the spacecraft is SpaceX.", "Which company built the spacecraft?")
+    assert adds_nothing("Chinese officials backed it.", "Did China's officials back it?")  # a form of "China"
+
+
 def test_what_an_answer_adds_is_what_its_sources_must_state():
     q = analyse("Who is Xu Qiliang?")
     assert novel_tokens("Xu Qiliang is vice chairman.", q) == novel_tokens("Xu Qiliang is vice chairman.", q.text)
