@@ -23,10 +23,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping, Sequence
 
 from rag.errors import RagError
 
-from .metrics import normalize_answer
+from .metrics import answer_correct, normalize_answer
 
 FIELDS = ("id", "question", "answers", "doc_ids", "answerable", "match")
 MATCH_MODES = ("any", "all")
@@ -126,3 +127,17 @@ def _str_list(value: object, name: str, where: str) -> list[str]:
     if len(set(value)) != len(value):
         raise GoldError(f"{where}: {name!r} repeats an entry: {value!r}")
     return value
+
+
+def answers_stated(questions: Sequence[Question], articles: Mapping[str, str]) -> dict[str, bool]:
+    """For each answerable question, whether its gold answers stand in its gold articles' text (``articles``:
+    doc id -> text, the articles taken together), scored as answers are. A question whose articles give the answer
+    in other words ("Russian" for the gold "Russia") is missed by evidence recall whatever is retrieved.
+
+    >>> q = Question("q1", "Which country?", ("Russia",), ("d1",), True)
+    >>> answers_stated([q], {"d1": "Russian officials said"}), answers_stated([q], {"d1": "Russia said"})
+    ({'q1': False}, {'q1': True})
+    """
+    return {q.id: answer_correct(" ".join(articles.get(d, "") for d in q.doc_ids), q.answers, q.match)
+            for q in questions if q.answerable}
+

@@ -17,7 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from rag.errors import RagError
 from rag.types import Answer, Passage
@@ -25,7 +25,7 @@ from rag.types import Answer, Passage
 from .calibrate import render_sweep, sweep_run
 from .compare import compare_runs
 from .floors import FloorsEntry, check_floors, load_floors, render_checks
-from .gold import Question, load_gold
+from .gold import Question, answers_stated, load_gold
 from .report import write_run, render_summary
 from .results import QuestionResult, score_question
 from .summary import RunInfo, Summary, summarize
@@ -38,9 +38,12 @@ Select = Callable[[str], Sequence[Passage]]  # question -> the passages the mode
 
 
 def evaluate(questions: Sequence[Question], retrieve: Retrieve, ask: Ask | None = None, top_k: int = 5,
-             progress: bool = True, select: Select | None = None) -> list[QuestionResult]:
-    """Score each question: retrieval at depth max(top_k, 10), then the answer unless ``ask`` is None; without
-    an answer, ``select`` (when given) tells what evidence the model would have been shown."""
+             progress: bool = True, select: Select | None = None,
+             stated: Mapping[str, bool] | None = None) -> list[QuestionResult]:
+    """Score each question: retrieval at depth max(top_k, 10) and at top_k, then the answer unless ``ask`` is
+    None; without an answer, ``select`` (when given) tells what evidence the model would have been shown.
+    ``stated``: question id -> whether its gold articles state its answer (gold.answers_stated), recorded with
+    its scores."""
     if top_k <= 0:
         raise ValueError(f"top_k must be > 0, got {top_k}")
     from tqdm import tqdm
@@ -50,9 +53,11 @@ def evaluate(questions: Sequence[Question], retrieve: Retrieve, ask: Ask | None 
     with tqdm(questions, desc="eval", unit="q", file=sys.stderr, disable=not progress, leave=True) as bar:
         for q in bar:
             ranked = list(retrieve(q.question, depth))
+            at_k = list(retrieve(q.question, top_k)) if top_k < depth else None  # the top k as the model gets it
             answer = ask(q.question) if ask is not None else None
             selected = select(q.question) if select is not None and answer is None else None
-            results.append(score_question(q, ranked, answer, top_k, depth, selected))
+            results.append(score_question(q, ranked, answer, top_k, depth, selected,
+                                          (stated or {}).get(q.id), at_k))
             bar.set_postfix_str(_running_score(results), refresh=False)
     return results
 
@@ -110,8 +115,11 @@ def main(args) -> int:
             ask = None
         else:
             store, retrieve, ask, model_id, threshold = _full(s)
-        check_doc_ids(questions, store.content_hashes({d for q in questions for d in q.doc_ids}), s.index)
-        results = evaluate(questions, retrieve, ask, s.top_k, select=select)
+        gold_ids = {d for q in questions for d in q.doc_ids}
+        check_doc_ids(questions, store.content_hashes(gold_ids), s.index)
+        stated = answers_stated(questions, {d: article_text(doc) for d, doc in store.get_documents(gold_ids).items()})
+        warn_unstated(stated)
+        results = evaluate(questions, retrieve, ask, s.top_k, select=select, stated=stated)
         summary = summarize(results, run_info(s, model_id, store.info.embedding.model_id,
                                               time.perf_counter() - started, docs or "", threshold))
     out = write_run(s.out, results, summary)
@@ -203,6 +211,23 @@ def check_doc_ids(questions: Sequence[Question], indexed, index_name: str) -> No
     if missing:
         raise RagError(f"gold documents not in index {index_name}: {', '.join(missing[:5])}"
                        f"{' …' if len(missing) > 5 else ''}; ingest them or use the matching gold file")
+
+
+def article_text(doc) -> str:
+    """An article as the gold check reads it: its title, outlet and date (what its source line can show), then its
+    text."""
+    return " ".join(x for x in (doc.title, doc.outlet, doc.date, doc.text) if x)
+
+
+def warn_unstated(stated: Mapping[str, bool], shown: int = 8) -> None:
+    """Name the answerable questions whose gold articles do not state their answer (in the words the gold gives):
+    evidence recall and accuracy can only count them when other words of the articles match."""
+    missing = [qid for qid, ok in stated.items() if not ok]
+    if missing:
+        print(f"note: {len(missing)} of {len(stated)} answerable questions have an answer their gold articles do "
+              f"not state in the gold's words ({', '.join(missing[:shown])}{' …' if len(missing) > shown else ''}); "
+              "evidence recall cannot count them: check the answers' wording against the articles",
+              file=sys.stderr)
 
 
 def _check(summary: Summary, entry: FloorsEntry) -> int:

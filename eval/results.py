@@ -40,6 +40,7 @@ class Scores:
     reciprocal_rank: float | None = None
     evidence_hit: bool | None = None  # the gold answer stands in the evidence given to the model (answerable)
     answer_retrieved: bool | None = None  # the gold answer stands in the top-k retrieved chunks (answerable)
+    answer_stated: bool | None = None  # the gold answer stands in its gold articles (answerable; None: not checked)
     correct: bool | None = None  # answer (answerable questions; abstaining is wrong)
     exact_match: float | None = None
     token_f1: float | None = None
@@ -92,22 +93,26 @@ class QuestionResult:
 
 
 def score_question(q: Question, ranked: Sequence[Passage], answer: Answer | None, k: int,
-                   depth: int = 10, selected: Sequence[Passage] | None = None) -> QuestionResult:
+                   depth: int = 10, selected: Sequence[Passage] | None = None,
+                   stated: bool | None = None, at_k: Sequence[Passage] | None = None) -> QuestionResult:
     """Score one question.
 
     Retrieval is scored on the retriever's ranking ``ranked`` over unique documents: hit and
-    recall on the documents of the first ``k`` passages, MRR over the first ``depth``.
+    recall on the documents of the first ``k`` passages (``at_k``, when given: what the retriever returns when
+    asked for ``k``, which keeps each ranking's best chunk among them), MRR over the first ``depth``.
     Evidence is scored on the passages given to the model (``answer.passages``, or ``selected`` in a run
     without the model): does the gold answer stand in them, and in the first ``k`` retrieved chunks at all?
     Citations are scored on ``answer``: markers in its raw text against the passages the model
-    was given, cited documents against the gold ones.
+    was given, cited documents against the gold ones. ``stated``: whether the gold answer stands in the gold
+    articles at all (gold.answers_stated; None when not checked).
     """
-    docs_at_k = m.unique_in_order(p.doc_id for p in ranked[:k])
+    top = list(at_k if at_k is not None else ranked[:k])
+    docs_at_k = m.unique_in_order(p.doc_id for p in top)
     ranked_docs = m.unique_in_order(p.doc_id for p in ranked[:depth])
     retrieval = {}
     if q.answerable:
         retrieval = {"hit_at_k": m.hit(docs_at_k, q.doc_ids), "recall_at_k": m.recall(docs_at_k, q.doc_ids),
-                     "reciprocal_rank": m.reciprocal_rank(ranked_docs, q.doc_ids, depth)}
+                     "reciprocal_rank": m.reciprocal_rank(ranked_docs, q.doc_ids, depth), "answer_stated": stated}
     refs = tuple(PassageRef(p.rank, p.doc_id, p.chunk.chunk_id, round(float(p.score), 4)) for p in ranked[:depth])
     base = dict(id=q.id, question=q.question, answers=q.answers, match=q.match, answerable=q.answerable,
                 gold_doc_ids=q.doc_ids, retrieved=refs, retrieved_doc_ids=tuple(ranked_docs))
@@ -118,7 +123,7 @@ def score_question(q: Question, ranked: Sequence[Passage], answer: Answer | None
     shown = " ".join([*given, *(source_line(p) for p in given_passages)])  # what the model read
     evidence_scores = {}
     if q.answerable:
-        in_retrieved = " ".join([*(p.text for p in ranked[:k]), *(source_line(p) for p in ranked[:k])])
+        in_retrieved = " ".join([*(p.text for p in top), *(source_line(p) for p in top)])
         evidence_scores = {"evidence_hit": bool(given) and m.answer_correct(shown, q.answers, q.match),
                            "answer_retrieved": m.answer_correct(in_retrieved, q.answers, q.match)}
     evidence = dict(evidence=tuple(f"[{n}] {text}" for n, text in enumerate(given, 1)),

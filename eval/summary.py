@@ -30,6 +30,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("retrieval_mrr_at_10", "retrieval MRR@10 (documents)", needs_llm=False),
     Metric("evidence_recall", "evidence recall (the gold answer is in the sentences given to the model)",
            needs_llm=False),
+    Metric("gold_answers_stated", "gold answers their gold articles state (what evidence recall can count)",
+           needs_llm=False),
     Metric("evidence_lost_retrieval", "evidence lost: answer not in the retrieved chunks", higher_is_better=False,
            needs_llm=False),
     Metric("evidence_lost_selection", "evidence lost: retrieved but not selected", higher_is_better=False,
@@ -105,6 +107,8 @@ def summarize(results: Sequence[QuestionResult], run: RunInfo) -> Summary:
     }
     if not run.retrieval_only or any(x.evidence_hit is not None for x in s):
         metrics.update(_evidence_metrics(results))
+    if not run.retrieval_only or any(x.answer_stated is not None for x in s):  # None: the gold articles not read
+        metrics["gold_answers_stated"] = m.mean(x.answer_stated for x in s)
     counts = {"questions": len(results), "answerable": len(answerable), "unanswerable": len(results) - len(answerable)}
     if not run.retrieval_only:
         metrics.update(_answer_metrics(results))

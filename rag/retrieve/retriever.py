@@ -1,7 +1,8 @@
 """Retrieval: dense (FAISS) and BM25 rankings fused by reciprocal rank, plus metadata hints.
 
 A question naming an article's outlet, date or title adds a third ranking that
-favours that article's chunks. Near-duplicate chunks are collapsed to one.
+favours that article's chunks. Near-duplicate chunks are collapsed to one. Each
+ranking's best chunk stays in the top k even when the fusion ranks it lower.
 """
 from __future__ import annotations
 
@@ -26,12 +27,15 @@ class RetrievalSettings:
     rrf_k: int = 60             # reciprocal rank fusion constant
     metadata: bool = True       # favour articles whose outlet, date or title the question names
     duplicate_jaccard: float = 0.8  # chunks sharing this much of their words count as one
+    keep_best: int = 1          # each ranking's best chunks that reach the top k whatever the fusion says
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.candidates <= 0:
             raise ValueError(f"candidates must be > 0, got {self.candidates}")
+        if self.keep_best < 0:
+            raise ValueError(f"keep_best must be >= 0, got {self.keep_best}")
 
 
 def rrf(rankings: Iterable[Sequence[Hashable]], k: int = 60) -> list[tuple[Hashable, float]]:
@@ -91,6 +95,30 @@ def collapse_duplicates(order: Sequence[Hashable], token_sets, threshold: float,
     return kept
 
 
+def keep_best(order: Sequence[Hashable], best: Sequence[Hashable], token_sets, threshold: float) -> list:
+    """``order`` (the fused top k) with every item of ``best`` (each ranking's best items) in it: one missing, and
+    no duplicate of a kept item (Jaccard ``threshold``), takes the place of the last fused item that is not itself
+    among the best, at the end. Reciprocal rank fusion buries an item one ranking puts first and the other does not
+    list under items both list in the middle; a ranking's first item is its strongest evidence.
+
+    >>> keep_best([1, 2, 3], [9, 1], [set()] * 10, 0.8)  # 9: another ranking's first, not fused into the top 3
+    [1, 2, 9]
+    >>> keep_best([1, 2, 3], [1, 3], [set()] * 10, 0.8), keep_best([1, 2], [5], [{"a"}] * 10, 0.8)
+    ([1, 2, 3], [1, 2])
+    """
+    kept = list(order)
+    for item in best:
+        if item in kept or any(len(token_sets[item] & token_sets[j]) / max(len(token_sets[item] | token_sets[j]), 1)
+                               >= threshold for j in kept):
+            continue
+        spare = [i for i, c in enumerate(kept) if c not in best]
+        if not spare:
+            break
+        del kept[spare[-1]]
+        kept.append(item)
+    return kept
+
+
 class _TokenSets(dict):
     """chunk id -> its set of BM25 words, computed on first use."""
 
@@ -143,7 +171,12 @@ class Retriever:
         if self.settings.mode != "bm25":
             rankings.append(dense)
         fused = [c for c, _ in rrf(rankings, self.settings.rrf_k) if c in chunks] or dense
-        order = collapse_duplicates(fused, _TokenSets(chunks), self.settings.duplicate_jaccard, limit=k)
+        words = _TokenSets(chunks)
+        order = collapse_duplicates(fused, words, self.settings.duplicate_jaccard, limit=k)
+        best = [r[: self.settings.keep_best] for r in (lexical, dense if self.settings.mode != "bm25" else [])]
+        order = keep_best(order, collapse_duplicates([c for b in best for c in b], words,
+                                                     self.settings.duplicate_jaccard), words,
+                          self.settings.duplicate_jaccard)
         if not order:
             return []
         cosine = self.store.get_vectors(order) @ vector[0]
