@@ -76,6 +76,15 @@ def metadata_matches(question: Question, documents: Iterable[Described]) -> list
     return out
 
 
+def overlaps(a: set[str], b: set[str], threshold: float) -> bool:
+    """True when two word sets share at least ``threshold`` of their union (Jaccard): one chunk twice.
+
+    >>> overlaps({"a", "b"}, {"a", "b"}, 0.8), overlaps({"a", "b"}, {"a", "c"}, 0.8), overlaps(set(), set(), 0.8)
+    (True, False, False)
+    """
+    return len(a & b) / max(len(a | b), 1) >= threshold
+
+
 def collapse_duplicates(order: Sequence[Hashable], token_sets, threshold: float, limit: int | None = None) -> list:
     """Drop items whose words overlap an earlier kept item's by at least ``threshold`` (Jaccard), stopping
     once ``limit`` are kept; ``token_sets[item]`` is an item's set of words (looked up only for items reached).
@@ -89,8 +98,7 @@ def collapse_duplicates(order: Sequence[Hashable], token_sets, threshold: float,
     for i in order:
         if limit is not None and len(kept) >= limit:
             break
-        s = token_sets[i]
-        if all(len(s & token_sets[j]) / max(len(s | token_sets[j]), 1) < threshold for j in kept):
+        if not any(overlaps(token_sets[i], token_sets[j], threshold) for j in kept):
             kept.append(i)
     return kept
 
@@ -108,8 +116,7 @@ def keep_best(order: Sequence[Hashable], best: Sequence[Hashable], token_sets, t
     """
     kept = list(order)
     for item in best:
-        if item in kept or any(len(token_sets[item] & token_sets[j]) / max(len(token_sets[item] | token_sets[j]), 1)
-                               >= threshold for j in kept):
+        if item in kept or any(overlaps(token_sets[item], token_sets[j], threshold) for j in kept):
             continue
         spare = [i for i, c in enumerate(kept) if c not in best]
         if not spare:
