@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("eval", help="score the system on a gold question set",
                        epilog="examples:\n  rag eval eval/gold/seeds.jsonl --index indexes/seeds --out runs/q\n"
                               "  rag eval eval/external/cct/gold.jsonl --docs eval/external/cct/docs --out runs/cct\n"
+                              "  rag eval eval/gold/seeds.jsonl --index indexes/seeds --replay runs/q --out runs/q_now\n"
                               "  rag eval --compare runs/a runs/b", formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("gold", nargs="?", help="gold JSONL file")
     s.add_argument("--index")
@@ -114,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(instead of --index), e.g. --docs eval/external/cct/docs")
     s.add_argument("--retrieval-only", action="store_true", help="skip the LLM; score retrieval only")
     s.add_argument("--out", help="folder for results.jsonl, summary.json, summary.md")
+    s.add_argument("--replay", metavar="RUN", help="no LLM: answer with the replies recorded in RUN (a run of the "
+                   "same gold set), judged by the code as it stands; measures a change made after generation exactly")
     s.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two result folders")
     s.add_argument("--calibrate", metavar="RUN", help="sweep the refusal threshold over a dev run made with "
                    "--refusal-threshold off: accuracy and abstention at each threshold, and the calibrated one")
@@ -201,6 +204,8 @@ def cmd_ask(args) -> int:
         print("(the reply above is not an answer: it is withdrawn)")
     if not answer.abstained and not same_answer("".join(streamed), answer.text):
         print(f"\nAs checked: {answer.text}")  # the checks added the citations the model left out, or marked a claim
+    for x in answer.left_out if not answer.abstained else ():
+        print(f"Left out of the answer: “{x.text}” ({x.reason})")
     print(format_sources(answer))
     return 0
 

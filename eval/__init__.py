@@ -6,4 +6,5 @@
 - report.py: the run folder (results.jsonl, summary.json, summary.md)
 - compare.py: two runs side by side; floors.py: minimum metrics for CI
 - harness.py: ``evaluate(questions, retrieve, ask)`` and the command's ``main(args)``
+- replay.py: a recorded run's replies as the LLM (``rag eval --replay RUN``): post-generation changes measured exactly
 """

@@ -26,7 +26,7 @@ from .calibrate import render_sweep, sweep_run
 from .compare import compare_runs
 from .floors import FloorsEntry, check_floors, load_floors, render_checks
 from .gold import Question, answers_stated, load_gold
-from .report import write_run, render_summary
+from .report import read_run, render_summary, write_run
 from .results import QuestionResult, score_question
 from .summary import RunInfo, Summary, summarize
 
@@ -110,9 +110,12 @@ def main(args) -> int:
         questions = load_gold(s.gold)
         started = time.perf_counter()
         select = None
+        replayed = None
         if s.retrieval_only:
             store, retrieve, select, model_id, threshold = _retrieval_only(s)
             ask = None
+        elif getattr(args, "replay", None):
+            store, retrieve, ask, model_id, threshold, replayed = _replayed(s, args.replay)
         else:
             store, retrieve, ask, model_id, threshold = _full(s)
         gold_ids = {d for q in questions for d in q.doc_ids}
@@ -120,6 +123,10 @@ def main(args) -> int:
         stated = answers_stated(questions, {d: article_text(doc) for d, doc in store.get_documents(gold_ids).items()})
         warn_unstated(stated)
         results = evaluate(questions, retrieve, ask, s.top_k, select=select, stated=stated)
+        if replayed is not None and replayed.changed:
+            print(f"warning: {len(replayed.changed)} question(s) read other evidence than in {args.replay}, so their "
+                  f"recorded replies do not answer this prompt (re-run them with the model): "
+                  f"{', '.join(replayed.changed[:8])}{' …' if len(replayed.changed) > 8 else ''}", file=sys.stderr)
         summary = summarize(results, run_info(s, model_id, store.info.embedding.model_id,
                                               time.perf_counter() - started, docs or "", threshold))
     out = write_run(s.out, results, summary)
@@ -203,6 +210,24 @@ def _full(s: Settings):
                          retrieval=RetrievalSettings(mode=s.retrieval), refusal_threshold=s.refusal_threshold)
     engine.warm_up()  # model loading is not answer latency
     return engine.store, engine.retrieve, engine.ask, engine.model_id, engine.refusal_threshold
+
+
+def _replayed(s: Settings, run: str):
+    """The engine answering with the replies recorded in ``run`` (eval/replay.py) instead of an LLM."""
+    from rag.answer.engine import Engine
+    from rag.indexes import embedder_for_index
+    from rag.retrieve.retriever import RetrievalSettings
+    from rag.store import open_store
+
+    from .replay import RecordedLLM
+
+    llm = RecordedLLM(read_run(run)[1])
+    embedder = embedder_for_index(s.index)
+    engine = Engine(open_store(s.index, expect_model_id=embedder.model_id), embedder, llm, top_k=s.top_k,
+                    max_tokens=s.max_tokens, retrieval=RetrievalSettings(mode=s.retrieval),
+                    refusal_threshold=s.refusal_threshold)
+    return engine.store, engine.retrieve, engine.ask, f"{llm.model_id} (replayed from {run})", \
+        engine.refusal_threshold, llm
 
 
 def check_doc_ids(questions: Sequence[Question], indexed, index_name: str) -> None:

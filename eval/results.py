@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from rag.answer.prompt import source_line
+from rag.retrieve.evidence import Evidence
 from rag.types import Answer, Passage
 
 from . import metrics as m
@@ -74,6 +75,7 @@ class QuestionResult:
     sentences_supported: int | None = None
     citations_repaired: int | None = None
     abstain_reason: str | None = None
+    left_out: tuple[str, ...] = ()  # why each sentence left out of the answer was (rag/answer/judge/trim.py)
     refusal_p: float | None = None  # the model's own probability of replying "NOT FOUND" (rag/answer/judge/verdict.py)
     evidence: tuple[str, ...] = ()  # the numbered sentences the model was given ("[n] text")
     evidence_words: int | None = None  # words of evidence the model was given (sentences and source lines)
@@ -84,7 +86,8 @@ class QuestionResult:
     @classmethod
     def from_dict(cls, row: dict[str, Any]) -> "QuestionResult":
         row = dict(row)
-        for key in ("answers", "gold_doc_ids", "retrieved_doc_ids", "context_doc_ids", "cited_doc_ids", "evidence"):
+        for key in ("answers", "gold_doc_ids", "retrieved_doc_ids", "context_doc_ids", "cited_doc_ids", "evidence",
+                    "left_out"):
             row[key] = tuple(row.get(key) or ())
         row["retrieved"] = tuple(PassageRef(**p) for p in row.get("retrieved") or ())
         row["markers"] = tuple(MarkerRef(**x) for x in row.get("markers") or ())
@@ -126,7 +129,7 @@ def score_question(q: Question, ranked: Sequence[Passage], answer: Answer | None
         in_retrieved = " ".join([*(p.text for p in top), *(source_line(p) for p in top)])
         evidence_scores = {"evidence_hit": bool(given) and m.answer_correct(shown, q.answers, q.match),
                            "answer_retrieved": m.answer_correct(in_retrieved, q.answers, q.match)}
-    evidence = dict(evidence=tuple(f"[{n}] {text}" for n, text in enumerate(given, 1)),
+    evidence = dict(evidence=tuple(f"[{s.number}] {s.text}" for s in Evidence.of(given_passages).sentences),
                     evidence_words=len(shown.split()), context_doc_ids=tuple(p.doc_id for p in given_passages))
     if answer is None:
         return QuestionResult(**base, scores=Scores(**retrieval, **evidence_scores), **evidence)
@@ -142,7 +145,8 @@ def score_question(q: Question, ranked: Sequence[Passage], answer: Answer | None
         sentences_total=len(answer.sentences),
         sentences_supported=sum(1 for x in answer.sentences if x.supported),
         citations_repaired=sum(1 for x in answer.sentences if x.repaired_from),
-        abstain_reason=answer.abstain_reason, refusal_p=answer.refusal_p, **evidence,
+        abstain_reason=answer.abstain_reason, left_out=tuple(x.reason for x in answer.left_out),
+        refusal_p=answer.refusal_p, **evidence,
     )
 
 

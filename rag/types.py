@@ -137,6 +137,14 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """A sentence of the model's reply left out of the answer (rag/answer/judge/trim.py), and why."""
+
+    text: str    # as the model wrote it, its markers passage numbers
+    reason: str  # what it states that the passages do not ("numbers not in the passages: 13th")
+
+
+@dataclass(frozen=True)
 class Citation:
     """An inline marker [n] in the answer, resolved to the n-th retrieved passage."""
 
@@ -177,6 +185,7 @@ class Answer:
     abstain_reason: str = ""  # why the engine abstained ("" when it answered)
     refusal_p: float | None = None  # the model's own probability of replying "NOT FOUND" (rag/answer/judge/verdict.py)
     unverified: str = ""  # a reply withdrawn because its citations state none of it: the model's text, not an answer
+    left_out: tuple[LeftOut, ...] = ()  # sentences of the reply left out of the answer: they state what no passage does
 
     @property
     def cited_doc_ids(self) -> list[str]:
@@ -199,6 +208,7 @@ class Answer:
             "abstain_reason": self.abstain_reason,
             "refusal_p": None if self.refusal_p is None else round(self.refusal_p, 4),
             "unverified": self.unverified,
+            "left_out": [asdict(x) for x in self.left_out],
         }
 
 

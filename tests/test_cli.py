@@ -97,6 +97,15 @@ def test_ask_prints_the_checked_answer_when_the_checks_changed_what_streamed(cap
     assert sources.lstrip().startswith(marker.group(1) + " 000_d9ac26facaa1f05c")  # the article that says it
 
 
+def test_ask_names_the_sentences_left_out_of_the_answer(capsys, fake_index, gguf, no_real_models):
+    no_real_models[1].replies = ["Zhang Youxia is China’s second highest ranking military official. "
+                                 "He has served since 1887."]
+    code, out, _ = run(capsys, "ask", "Who is Zhang Youxia?", "--index", str(fake_index))
+    checked = next(line for line in out.splitlines() if line.startswith("As checked: "))
+    assert code == 0 and "1887" not in checked and "second highest ranking military official" in checked
+    assert "Left out of the answer: “He has served since 1887.” (numbers not in the passages: 1887)" in out
+
+
 def test_ask_json_prints_the_answer_as_json(capsys, fake_index, gguf):
     code, out, _ = run(capsys, "ask", "Who is Zhang Youxia?", "--index", str(fake_index), "--json", "--top-k", "3")
     d = json.loads(out)

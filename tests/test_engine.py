@@ -195,6 +195,30 @@ def test_a_number_or_name_the_evidence_does_not_state_abstains(engine, addition,
     assert answer.abstained and answer.abstain_reason == reason
 
 
+@pytest.mark.parametrize("later, reason", [
+    ("It has stood since 1987 [1].", "numbers not in the passages: 1987"),
+    ("Li Zhongliang said so [1].", "names not in the passages: Li, Zhongliang"),
+    ('He was called "the quiet general of the east" [1].', "quoted words not in the passages: the quiet general of the east"),
+])
+def test_a_later_sentence_the_evidence_does_not_state_is_left_out_and_the_answer_stands(engine, later, reason):
+    sentence = grounded_reply(engine)
+    grounded = engine.llm.replies[0]
+    engine.llm.replies[:] = [f"{grounded} {later}"]
+    answer = engine.ask(QUESTION)
+    assert not answer.abstained
+    assert sentence in answer.text and later.split(" [")[0] not in answer.text
+    assert [x.reason for x in answer.left_out] == [reason] and answer.raw_text.endswith(later)
+    assert json.loads(json.dumps(answer.to_dict()))["left_out"][0]["reason"] == reason
+
+
+def test_a_first_sentence_the_evidence_does_not_state_withdraws_the_whole_reply(engine):
+    grounded = grounded_reply(engine)
+    engine.llm.replies[:] = [f"It has stood since 1987 [1]. {engine.llm.replies[0]}"]
+    answer = engine.ask(QUESTION)
+    assert answer.abstained and answer.abstain_reason == "numbers not in the passages: 1987"
+    assert answer.left_out == () and grounded not in answer.text
+
+
 def test_a_made_up_quotation_abstains(engine):
     sentence = grounded_reply(engine)
     words = sentence.split()

@@ -303,3 +303,36 @@ def test_answers_stated_reads_multi_article_answers_across_their_articles():
     assert answers_stated([both, none], {"a": "the SCO met", "b": "and the CSTO"}) == {"q": True}
     assert answers_stated([both], {"a": "the SCO met", "b": "nothing"}) == {"q": False}
     assert answers_stated([both], {"a": "the SCO and CSTO"}) == {"q": True}  # b not indexed: a states both
+
+
+def test_replay_judges_the_recorded_replies_again_without_the_llm(tmp_path, fake_index, monkeypatch, capsys):
+    import rag.indexes
+    from eval.replay import RecordedLLM
+    from rag.errors import RagError
+
+    def full(s):  # the recording: a real engine (trimming, verdict, checks) over scripted replies
+        engine = engine_for(s.index, top_k=s.top_k)
+        return engine.store, engine.retrieve, engine.ask, engine.model_id, engine.refusal_threshold
+
+    monkeypatch.setattr(harness, "_full", full)
+    monkeypatch.setattr(rag.indexes, "embedder_for_index", lambda index: FakeEmbedder())
+    gold = write_gold(tmp_path / "gold.jsonl")
+    base = ["eval", str(gold), "--index", str(fake_index), "--top-k", "3"]
+    assert cli([*base, "--out", str(tmp_path / "rec")]) == 0
+    assert cli([*base, "--replay", str(tmp_path / "rec"), "--out", str(tmp_path / "again")]) == 0
+    assert "read other evidence" not in capsys.readouterr().err
+    (_, recorded), (summary, replayed) = read_run(tmp_path / "rec"), read_run(tmp_path / "again")
+    assert [(r.answer, r.abstained, r.raw_text) for r in replayed] == [(r.answer, r.abstained, r.raw_text)
+                                                                      for r in recorded]
+    assert summary.run.model_id == f"scripted-llm (replayed from {tmp_path / 'rec'})"
+
+    # other evidence than the recorded model read: named, since the recorded reply does not answer it
+    assert cli([*base[:-1], "2", "--replay", str(tmp_path / "rec"), "--out", str(tmp_path / "k2")]) == 0
+    assert "question(s) read other evidence than in" in capsys.readouterr().err
+
+    llm = RecordedLLM(recorded)
+    with pytest.raises(RagError, match=r"no recorded reply to the question 'Who won\?'"):
+        list(llm.stream([{"role": "user", "content": "sentences\n\nQuestion: Who won?"}]))
+    assert cli(["eval", str(gold), "--index", str(fake_index), "--retrieval-only", "--out", str(tmp_path / "r")]) == 0
+    with pytest.raises(RagError, match="retrieval-only"):
+        RecordedLLM(read_run(tmp_path / "r")[1])

@@ -104,3 +104,20 @@ def test_a_reply_none_of_whose_sentences_is_supported_is_unverified():
     assert v is not None and not v.answered and v.reason == "no sentence of the reply is stated by the passages it cites"
     assert unverified([check(False), check(True)]) is None
     assert unverified([]) is None
+
+
+def test_a_later_sentence_stating_what_the_evidence_does_not_is_trimmed_and_only_then():
+    from rag.answer.judge import trim
+
+    q = analyse("Who is Xu Qiliang?")
+    renumber = {1: 1, 2: 2}
+    good = "Xu Qiliang is vice chairman of the commission [1]."
+    cut = trim(q, f"{good} He joined in 1999 [1]. They met on Tuesday [1].", renumber, EVIDENCE)
+    assert cut.reply == f"{good} They met on Tuesday [1]."
+    assert [(x.text, x.reason) for x in cut.left_out] == [("He joined in 1999 [1].", "numbers not in the passages: 1999")]
+    for whole in (good,                                               # one sentence: the verdict decides
+                  f"He joined in 1999 [1]. {good}",                   # the first sentence invents: withdrawn whole
+                  f"{good} They met on Tuesday in 2023 [1]."):        # nothing invented
+        assert trim(q, whole, renumber, EVIDENCE).reply == whole and not trim(q, whole, renumber, EVIDENCE).left_out
+    quoted = 'Xu Qiliang is vice chairman. The talks were "constructive and fruitful" [2].'
+    assert trim(q, quoted, renumber, EVIDENCE).left_out == ()

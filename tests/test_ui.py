@@ -483,3 +483,27 @@ def test_the_handler_passes_a_withdrawn_reply_to_the_page(fake_index, fake_embed
     _, html, sources, turns = list(chat.ask(as_engines(engine), [], "Who won the hockey tournament?"))[-1]
     assert turns[-1].abstained and "Russia won the hockey tournament" in turns[-1].unverified
     assert "unverified-reply" in html and "Closest passages" in sources
+
+
+def test_sentences_left_out_of_an_answer_are_shown_collapsed_with_why():
+    from rag.types import LeftOut
+    from ui.render import turn_html
+
+    sentences = (check("Xu Qiliang is vice chairman [1]."),)
+    turn = Turn("Who is Xu?", text=sentences[0].text, sentences=sentences,
+                left_out=(LeftOut("He was born in <b>1950</b> [1].", "numbers not in the passages: 1950"),))
+    page = turn_html(turn, current=True)
+    assert '<span class="sent s1">' in page and '<details class="left-out">' in page and "<details open" not in page
+    assert "“He was born in &lt;b&gt;1950&lt;/b&gt;.”" in page and "(numbers not in the passages: 1950)" in page
+    assert "left-out" not in turn_html(Turn("Who is Xu?", text=sentences[0].text, sentences=sentences), current=True)
+
+
+def test_the_handler_passes_the_sentences_left_out_to_the_page(fake_index, fake_embedder):
+    probe = make_engine(fake_index, fake_embedder, ["NOT FOUND"])
+    question = "Who won the hockey tournament?"
+    first = Evidence.of(probe.ask(question).passages).sentences[0]
+    reply = f"{first.text.rstrip('.')} [{first.number}]. It was the 1887th such event [{first.number}]."
+    engine = make_engine(fake_index, fake_embedder, [reply])
+    _, html, _, turns = list(chat.ask(as_engines(engine), [], question))[-1]
+    assert not turns[-1].abstained and [x.reason for x in turns[-1].left_out] == ["numbers not in the passages: 1887th"]
+    assert '<details class="left-out">' in html and "1887th such event" in html

@@ -65,7 +65,8 @@ def ask(engines: Engines, turns: Sequence[Turn] | None, question: str, model: st
             elif isinstance(event, Done):
                 answer = event.answer
                 turn = _replace(turn, text=answer.text, sentences=answer.sentences, abstained=answer.abstained,
-                                reason=answer.abstain_reason, unverified=answer.unverified, pending=False,
+                                reason=answer.abstain_reason, unverified=answer.unverified,
+                                left_out=answer.left_out, pending=False,
                                 meta=timings_text(answer), status="")
                 sources = sources_for_answer(answer)
             yield "", conversation_html([*turns, turn]), sources, turns + ([] if turn.pending else [turn])

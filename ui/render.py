@@ -32,6 +32,7 @@ class Turn:
     status: str = ""  # what is happening while pending ("Searching the articles…")
     sentences: tuple = ()  # rag.answer.judge.SentenceCheck per sentence of the finished answer
     unverified: str = ""  # a reply withdrawn because its citations state none of it (shown collapsed, not as the answer)
+    left_out: tuple = ()  # rag.types.LeftOut: sentences of the reply left out of the answer (shown collapsed)
 
 
 def esc(text: object) -> str:
@@ -281,6 +282,7 @@ def turn_html(turn: Turn, current: bool) -> str:
                          f'<div class="unverified-text">{esc(strip_markers(turn.unverified))}</div></details>')
     elif turn.sentences and not turn.pending:
         parts.append(f'<div class="a">{sentences_html(turn.sentences, link_markers=current)}</div>')
+        parts.append(left_out_html(turn.left_out))
     elif turn.text:
         cursor = '<span class="cursor"></span>' if turn.pending else ""
         parts.append(f'<div class="a">{answer_html(turn.text, link_markers=current)}{cursor}</div>')
@@ -289,6 +291,22 @@ def turn_html(turn: Turn, current: bool) -> str:
     if turn.meta:
         parts.append(f'<div class="timings">{esc(turn.meta)}</div>')
     return f'<div class="turn{" current" if current else " earlier"}">{"".join(parts)}</div>'
+
+
+def left_out_html(left_out: Sequence) -> str:
+    """The sentences of the model's reply left out of the answer, collapsed, each with why ("" when none).
+
+    >>> from rag.types import LeftOut
+    >>> left_out_html([LeftOut("It is the 13th [1].", "numbers not in the passages: 13th")]).count("<li>")
+    1
+    """
+    if not left_out:
+        return ""
+    items = "".join(f'<li>“{esc(strip_markers(x.text))}” <span class="why">({esc(x.reason)})</span></li>'
+                    for x in left_out)
+    n = len(left_out)
+    return (f'<details class="left-out"><summary>{n} sentence{"s" if n > 1 else ""} of the model\'s reply left out: '
+            f'{"they state" if n > 1 else "it states"} what no passage does</summary><ul>{items}</ul></details>')
 
 
 def conversation_html(turns: Sequence[Turn], notice: str = "") -> str:

@@ -75,6 +75,9 @@ a.cite.repaired, span.cite.repaired { background: transparent; box-shadow: inset
 .src-card.cited { border-left: 4px solid #6366f1; }
 .reason { color: #6b7280; font-size: 0.85em; margin-top: 0.3em; }
 .unverified-reply { color: #6b7280; font-size: 0.85em; margin-top: 0.3em; }
+.left-out { color: #6b7280; font-size: 0.85em; margin-top: 0.3em; }
+.left-out summary { cursor: pointer; }
+.left-out ul { margin: 0.2em 0 0 1.2em; padding: 0; }
 .unverified-reply summary { cursor: pointer; }
 .unverified-text { font-style: italic; margin-top: 0.2em; }
 .sources.abstained .src-card { border-left: 4px solid #f97316; }

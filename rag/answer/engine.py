@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from rag.answer.cite import StreamFilter, resolve_markers
-from rag.answer.judge import Verdict, calibrated_threshold, check_threshold, decide, refused, unverified, verify_answer
+from rag.answer.judge import (Verdict, calibrated_threshold, check_threshold, decide, refused, trim, unverified,
+                              verify_answer)
 from rag.answer.llm import LLM
 from rag.answer.prompt import as_given, build_messages
 from rag.answer.refusal import RefusalProbe
@@ -183,8 +184,6 @@ class Engine:
         tail = stream_filter.flush()
         if tail:
             yield Token(tail)
-        text, cited = resolve_markers(raw, renumber)
-        verdict = early or decide(asked, text, cited, [as_given(p) for p in passages])
         timings = Timings(
             retrieve_s=t_retrieved - t0,
             first_token_s=first_token_s,
@@ -193,15 +192,23 @@ class Engine:
             prompt_tokens=prompt_tokens,
             completion_tokens=len(pieces),
         )
-        yield Done(self._finish(asked, raw, evidence, verdict, timings, probe.probability))
+        yield Done(self.judged(asked, raw, evidence, early, timings, probe.probability))
 
-    def _finish(self, question: Question, raw: str, evidence: Evidence, verdict: Verdict, timings: Timings,
-                refusal_p: float | None) -> Answer:
+    def judged(self, question: Question, raw: str, evidence: Evidence, early: Verdict | None, timings: Timings,
+               refusal_p: float | None) -> Answer:
+        """The answer to ``question`` made of the model's reply ``raw`` to ``evidence``: its later sentences that
+        state what the evidence does not left out (trim.py), the verdict on the rest (or ``early``, the verdict
+        given before any answer text), then each sentence checked against what it cites (verify.py)."""
         passages = evidence.passages
+        given = [as_given(p) for p in passages]
+        renumber = {s.number: s.passage for s in evidence.sentences}
+        reply = trim(question, raw, renumber, given)
+        text, cited = resolve_markers(reply.reply, renumber)
+        verdict = early or decide(question, text, cited, given)
         if not verdict.answered:
             return Answer(question.text, NOT_IN_ARTICLES, (), passages, True, timings, self.model_id, raw,
                           abstain_reason=verdict.reason, refusal_p=refusal_p)
-        checks = verify_answer(raw, evidence, question)
+        checks = verify_answer(reply.reply, evidence, question)
         text = " ".join(c.text for c in checks)
         withdrawn = unverified(checks)
         if withdrawn is not None:  # the reader gets no answer, and the model's text only as unverified
@@ -215,7 +222,7 @@ class Engine:
             for n in numbers
         )
         return Answer(question.text, text, citations, passages, False, timings, self.model_id, raw, tuple(checks),
-                      refusal_p=refusal_p)
+                      refusal_p=refusal_p, left_out=reply.left_out)
 
 
 def _article_sentences(store: Store, limit: int, page: int = 200) -> list[str]:

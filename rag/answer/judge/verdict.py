@@ -7,7 +7,8 @@ model still gives its best answer). At or above a threshold calibrated on the
 development gold set only (``rag eval --calibrate``; per bundled model) the
 engine abstains before any answer text is shown.
 
-After the answer, checks that hold for any question and any article (each kept
+After the answer (trim.py has left out its later sentences that state what the evidence does not, when its
+first sentence states nothing of the kind), checks that hold for any question and any article (each kept
 because removing it cost abstentions on held-out sets and it never withdrew a
 correct answer there; see the README):
 
@@ -94,22 +95,52 @@ def decide(question: Question, reply: str, cited: list[int], evidence: Sequence[
     claim = strip_markers(reply)
     if not any(ch.isalnum() for ch in claim):
         return Verdict(False, "the reply holds nothing but citation markers")
-    given = [*evidence, *spelled_dates(evidence)]  # a date shown as 2020-05-15 may be given as May 15, 2020
-    numbers = [n for n in unsupported_numbers(claim, given) if n not in question.numbers]  # the question's are given
-    if numbers:
-        return Verdict(False, f"numbers not in the passages: {', '.join(dict.fromkeys(numbers))}")
-    quotes = misquoted(claim, evidence)
-    if quotes:
-        return Verdict(False, f"quoted words not in the passages: {'; '.join(quotes)}")
+    invented = unstated_numbers(question, claim, evidence) or misquotes(claim, evidence)
+    if invented:
+        return Verdict(False, invented)
     kind = question.missing(claim)
     if kind:
         return Verdict(False, f"the question asks for {kind} and the answer gives none")
     if not question.offers_choice and adds_nothing(claim, question):  # "abstract or concrete?" "Abstract."
         return Verdict(False, "the reply adds nothing to the question")
-    names = unsupported_names(claim, question.text, given)
-    if names:
-        return Verdict(False, f"names not in the passages: {', '.join(names)}")
+    invented = unstated_names(question, claim, evidence)
+    if invented:
+        return Verdict(False, invented)
     return Verdict(True)
+
+
+def unstated_numbers(question: Question, claim: str, evidence: Sequence[str]) -> str:
+    """Why ``claim`` is not grounded when it gives a number neither the evidence nor the question states, else ""
+    (a date the evidence shows as 2020-05-15 may be given as May 15, 2020)."""
+    numbers = [n for n in unsupported_numbers(claim, [*evidence, *spelled_dates(evidence)])
+               if n not in question.numbers]
+    return f"numbers not in the passages: {', '.join(dict.fromkeys(numbers))}" if numbers else ""
+
+
+def misquotes(claim: str, evidence: Sequence[str]) -> str:
+    """Why ``claim`` is not grounded when it quotes words the evidence does not state word for word, else ""."""
+    quotes = misquoted(claim, evidence)
+    return f"quoted words not in the passages: {'; '.join(quotes)}" if quotes else ""
+
+
+def unstated_names(question: Question, claim: str, evidence: Sequence[str]) -> str:
+    """Why ``claim`` is not grounded when it gives a name neither the evidence nor the question states, else ""."""
+    names = unsupported_names(claim, question.text, [*evidence, *spelled_dates(evidence)])
+    return f"names not in the passages: {', '.join(names)}" if names else ""
+
+
+def ungrounded(question: Question, claim: str, evidence: Sequence[str]) -> str:
+    """Why ``claim`` (markers stripped) states what neither the evidence (what the model was shown) nor the
+    question does: a number, quoted words or a name; "" when it states none.
+
+    >>> from rag.retrieve.question import analyse
+    >>> ungrounded(analyse("Who is Xu?"), "Xu is a general, born in 1950.", ["Article:\\nXu is a general."])
+    'numbers not in the passages: 1950'
+    >>> ungrounded(analyse("Who is Xu?"), "Xu is a general.", ["Article:\\nXu is a general."])
+    ''
+    """
+    return (unstated_numbers(question, claim, evidence) or misquotes(claim, evidence)
+            or unstated_names(question, claim, evidence))
 
 
 def unverified(checks: Sequence) -> Verdict | None:
