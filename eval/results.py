@@ -122,14 +122,15 @@ def score_question(q: Question, ranked: Sequence[Passage], answer: Answer | None
     given_passages = answer.passages if answer is not None else selected
     if given_passages is None:
         return QuestionResult(**base, scores=Scores(**retrieval))
-    given = [" ".join(p.document.text[s.start:s.end].split()) for p in given_passages for s in p.chunk.sentences]
+    sentences = Evidence.of(given_passages).sentences  # numbered as the model read them
+    given = [s.text for s in sentences]
     shown = " ".join([*given, *(source_line(p) for p in given_passages)])  # what the model read
     evidence_scores = {}
     if q.answerable:
         in_retrieved = " ".join([*(p.text for p in top), *(source_line(p) for p in top)])
         evidence_scores = {"evidence_hit": bool(given) and m.answer_correct(shown, q.answers, q.match),
                            "answer_retrieved": m.answer_correct(in_retrieved, q.answers, q.match)}
-    evidence = dict(evidence=tuple(f"[{s.number}] {s.text}" for s in Evidence.of(given_passages).sentences),
+    evidence = dict(evidence=tuple(f"[{s.number}] {s.text}" for s in sentences),
                     evidence_words=len(shown.split()), context_doc_ids=tuple(p.doc_id for p in given_passages))
     if answer is None:
         return QuestionResult(**base, scores=Scores(**retrieval, **evidence_scores), **evidence)

@@ -156,7 +156,7 @@ class Engine:
                               abstain_reason="no passage of the articles matches the question"))
             return
         messages = build_messages(asked.text, evidence)
-        renumber = {s.number: s.passage for s in evidence.sentences}
+        renumber = evidence.renumber
         pieces: list[str] = []
         first_token_s = 0.0
         stream_filter = StreamFilter(renumber)
@@ -201,7 +201,7 @@ class Engine:
         given before any answer text), then each sentence checked against what it cites (verify.py)."""
         passages = evidence.passages
         given = [as_given(p) for p in passages]
-        renumber = {s.number: s.passage for s in evidence.sentences}
+        renumber = evidence.renumber
         reply = trim(question, raw, renumber, given)
         text, cited = resolve_markers(reply.reply, renumber)
         verdict = early or decide(question, text, cited, given)

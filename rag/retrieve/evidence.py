@@ -73,6 +73,11 @@ class Evidence:
                 sentences.append(EvidenceSentence(len(sentences) + 1, p_number, span, text))
         return cls(tuple(passages), tuple(sentences))
 
+    @property
+    def renumber(self) -> dict[int, int]:
+        """Sentence number -> the number of its passage: how the model's citations become the reader's."""
+        return {s.number: s.passage for s in self.sentences}
+
     def sentence(self, number: int) -> EvidenceSentence | None:
         """The sentence numbered ``number``, or None when there is none."""
         return self.sentences[number - 1] if 1 <= number <= len(self.sentences) else None
