@@ -140,6 +140,20 @@ def test_a_marker_naming_no_sentence_is_dropped_from_text_and_citations(engine):
     assert f"[{n + 7}]" in answer.raw_text  # the model's own text is kept for inspection
 
 
+@pytest.mark.parametrize("listed", ["[{a}], [{b}]", "[{a}], [{b}], and [{b}]", "[{a}] and [{b}]", "[{a}]; [{b}]"])
+def test_a_list_of_markers_after_the_last_full_stop_cites_the_last_sentence_and_leaves_no_commas(engine, listed):
+    evidence = evidence_of(engine)
+    first, other = evidence.of_passage(2)[0], evidence.of_passage(1)[0]
+    sentence = first.text.rstrip(".")
+    engine.llm.replies[:] = [f"{sentence}. " + listed.format(a=first.number, b=other.number)]
+    answer = engine.ask(QUESTION)
+    assert not answer.abstained
+    assert len(answer.sentences) == 1, "the markers belong to the sentence, they are not a sentence of their own"
+    assert answer.text.startswith(sentence) and answer.text.endswith("].")
+    assert not any(ch in answer.text[len(sentence):] for ch in ",;&"), answer.text
+    assert " and " not in answer.text[len(sentence):]
+
+
 @pytest.mark.parametrize("bad", ["[0]", "[two]", "[1a]", "[-3]", "[]"])
 def test_a_malformed_or_zero_sentence_id_cites_nothing(engine, bad):
     sentence = grounded_reply(engine)

@@ -64,6 +64,21 @@ def cited_numbers(text: str) -> list[int]:
     return list(dict.fromkeys(n for m in MARKER.finditer(text) for n in marker_numbers(m.group(1))))
 
 
+_LIST = re.compile(rf"{MARKER.pattern}(?:\s*(?:,\s*and|,|;|&|and)\s*{MARKER.pattern})+", re.IGNORECASE)
+
+
+def join_marker_lists(text: str) -> str:
+    """Markers written as a list ("[3], [5], and [7]") made one run of markers ("[3][5][7]"), so that no
+    separator is left behind when markers are resolved or moved to their sentence.
+
+    >>> join_marker_lists("It is India. [1], [2], and [6]")
+    'It is India. [1][2][6]'
+    >>> join_marker_lists("Russia [1] and China [2] agreed [3]; [4, 5].")
+    'Russia [1] and China [2] agreed [3][4, 5].'
+    """
+    return _LIST.sub(lambda m: "".join(f"[{b.group(1)}]" for b in MARKER.finditer(m.group(0))), text)
+
+
 _AFTER_STOP = re.compile(rf"\s*([.!?;,:])\s*((?:{MARKER.pattern}\s*)+)", re.IGNORECASE)  # "claim. [1]": after the stop
 _LEADING = re.compile(rf"(?:\s*{MARKER.pattern})+", re.IGNORECASE)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Union
 
-from rag.answer.cite import StreamFilter, resolve_markers
+from rag.answer.cite import StreamFilter, join_marker_lists, resolve_markers
 from rag.answer.judge import (Verdict, calibrated_threshold, check_threshold, decide, refused, trim, unverified,
                               verify_answer)
 from rag.answer.llm import LLM
@@ -196,13 +196,14 @@ class Engine:
 
     def judged(self, question: Question, raw: str, evidence: Evidence, early: Verdict | None, timings: Timings,
                refusal_p: float | None) -> Answer:
-        """The answer to ``question`` made of the model's reply ``raw`` to ``evidence``: its later sentences that
-        state what the evidence does not left out (trim.py), the verdict on the rest (or ``early``, the verdict
-        given before any answer text), then each sentence checked against what it cites (verify.py)."""
+        """The answer to ``question`` made of the model's reply ``raw`` to ``evidence`` (its lists of markers made
+        runs, cite.py): its later sentences that state what the evidence does not left out (trim.py), the verdict
+        on the rest (or ``early``, the verdict given before any answer text), then each sentence checked against
+        what it cites (verify.py)."""
         passages = evidence.passages
         given = [as_given(p) for p in passages]
         renumber = evidence.renumber
-        reply = trim(question, raw, renumber, given)
+        reply = trim(question, join_marker_lists(raw), renumber, given)
         text, cited = resolve_markers(reply.reply, renumber)
         verdict = early or decide(question, text, cited, given)
         if not verdict.answered:
