@@ -90,3 +90,18 @@ def test_cli_ask_json_and_streaming(real_seeds_index, capsys):
     out = capsys.readouterr().out
     assert ("Sources:" in out) or ("Closest passages found:" in out)
     assert "first token" in out
+
+
+def test_a_reply_never_starts_with_a_bracket_even_when_the_model_wants_it_to():
+    """The 0.5B model opened replies with "[T3]" or "[N2]": tokens that start with a bracket but are not "[" itself."""
+    from rag.answer.llm import LlamaCppLLM
+    from rag.answer.models import resolve_model
+
+    require_model("fast")
+    llm = LlamaCppLLM(resolve_model("fast")[0])
+    messages = [{"role": "user", "content": "Repeat this text exactly: [T3] Twitch said."}]
+    assert "".join(llm.stream(messages, 8)).lstrip().startswith("["), "without the rule the model starts with one"
+    first = llm.llama.detokenize(llm.tokenize("[T3]")[:1]).decode()
+    assert first.startswith("[") and first != "[", "the bracket is part of a longer token"
+    reply = "".join(llm.stream(messages, 8, not_first=("[",)))
+    assert reply.strip() and not reply.lstrip().startswith("["), reply

@@ -106,13 +106,16 @@ def test_the_llama_cpp_processor_reads_once_and_rules_the_refusal_out_at_every_s
     assert probe.probability == pytest.approx(0.5) and np.isneginf(later[1]) and later[0] == 0
 
 
-def test_the_first_step_ban_rules_tokens_out_at_the_first_step_only():
+def test_the_first_step_ban_rules_out_every_best_token_that_starts_with_a_banned_text_at_the_first_step_only():
     from rag.answer.llm import _first_step_ban
 
-    process = _first_step_ban(prompt_length=3, banned=(0, 2))
-    first = process(np.zeros(3), np.zeros(3, dtype=np.float32))
-    assert np.isneginf(first[0]) and np.isneginf(first[2]) and first[1] == 0
-    later = process(np.zeros(4), np.zeros(3, dtype=np.float32))
+    pieces = {0: "[", 1: " [T", 2: "The", 3: "\n[c", 4: "Xu"}
+    process = _first_step_ban(prompt_length=3, banned=("[",), piece=pieces.__getitem__)
+    scores = np.array([5.0, 4.0, 1.0, 3.0, 2.0], dtype=np.float32)
+    first = process(np.zeros(3), scores.copy())
+    assert np.isneginf(first[[0, 1, 3]]).all(), "a token that starts with a bracket, after a space or newline too"
+    assert int(first.argmax()) == 4 and first[2] == 1.0, "the best token left is chosen, lower ones kept"
+    later = process(np.zeros(4), scores.copy())
     assert not np.isneginf(later).any()
 
 

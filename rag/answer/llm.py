@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 from rag.errors import ModelError
 from rag.answer.refusal import RefusalProbe
@@ -141,13 +141,16 @@ class LlamaCppLLM:
             refusal.token_ids = self._first_token(refusal.text)
             processors.append(_refusal_reader(refusal, len(tokens), self._first_token(f" {refusal.text}")))
         if not_first:
-            first = [i for text in not_first for i in (*self._first_token(text), *self._first_token(f" {text}"))]
-            processors.append(_first_step_ban(len(tokens), first))
+            processors.append(_first_step_ban(len(tokens), tuple(not_first), self._piece))
         for part in self._llama.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, top_k=1,
                                                   stop=stop, stream=True, logits_processor=processors or None):
             text = part["choices"][0]["text"]
             if text:
                 yield text
+
+    def _piece(self, token: int) -> str:
+        """The text of one token (a partial character dropped)."""
+        return self._llama.detokenize([token]).decode("utf-8", errors="ignore")
 
     def _first_token(self, text: str) -> tuple[int, ...]:
         """The token a reply starting with ``text`` starts with."""
@@ -168,12 +171,17 @@ def _refusal_reader(probe: RefusalProbe, prompt_length: int, later: Sequence[int
     return process
 
 
-def _first_step_ban(prompt_length: int, banned: Sequence[int]):
-    """A llama.cpp logits processor ruling ``banned`` tokens out at the first step only."""
-    banned = list(dict.fromkeys(banned))
+def _first_step_ban(prompt_length: int, banned: tuple[str, ...], piece: Callable[[int], str], tries: int = 100):
+    """A llama.cpp logits processor for greedy decoding: at the first step, while the best token's text starts
+    (after whitespace) with one of ``banned``, rule that token out. Every such token, not just the bare "[":
+    a small model's reply "[T3] …" starts with the token "[T", never with "[" itself."""
 
     def process(input_ids, scores):
         if len(input_ids) == prompt_length:
-            scores[banned] = -float("inf")
+            for _ in range(tries):
+                best = int(scores.argmax())
+                if not piece(best).lstrip().startswith(banned):
+                    break
+                scores[best] = -float("inf")
         return scores
     return process
